@@ -1,0 +1,39 @@
+"""The FastAPI application: a thin shell over the domain packages."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+import trustcart
+from trustcart.api.errors import install_error_handlers
+from trustcart.api.routers import keys, ledgers
+from trustcart.api.schemas import Health
+from trustcart.workspace import Workspace
+
+
+def create_app(workspace: Workspace) -> FastAPI:
+    """Build the app serving ``workspace``.
+
+    The workspace is opened by the caller (``trustcart serve`` or a test) so the app never
+    reads configuration itself.
+    """
+    app = FastAPI(
+        title="TrustCart",
+        version=trustcart.__version__,
+        description=(
+            "Lawful and fair personalization: data map, consent, decisions, audits, rights. "
+            "Authenticate with `Authorization: Bearer <key>` (create keys with "
+            "`trustcart keys create --role ROLE`)."
+        ),
+    )
+    app.state.workspace = workspace
+    install_error_handlers(app)
+
+    @app.get("/healthz", response_model=Health, tags=["system"])
+    def healthz() -> Health:
+        """Liveness; no authentication, no personal data."""
+        return Health(status="ok", version=trustcart.__version__, database=workspace.store.dialect)
+
+    app.include_router(ledgers.router)
+    app.include_router(keys.router)
+    return app

@@ -1,0 +1,198 @@
+"""Workspace settings: ``trustcart.toml`` overridden by ``TRUSTCART_*`` environment variables.
+
+Why this shape: a workspace is a folder a DPO can commit to git (the toml holds no secret), while
+deployments move the same workspace to PostgreSQL or inject the pseudonym key through the
+environment. Typos are the commonest configuration bug, so unknown keys in the file *and* unknown
+``TRUSTCART_*`` variables are errors, not silently ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from trustcart.errors import ConfigError, WorkspaceNotFound
+
+CONFIG_FILE = "trustcart.toml"
+DEFAULT_DB_FILE = "trustcart.db"
+DEFAULT_SECRET_FILE = "secret.key"  # noqa: S105 - a file name, not a secret
+ENV_PREFIX = "TRUSTCART_"
+#: Variables with the prefix that are not settings (they locate the workspace or are for tests).
+NON_SETTING_ENV = frozenset({"TRUSTCART_WORKSPACE", "TRUSTCART_TEST_PG_URL", "TRUSTCART_API_KEY"})
+
+
+class Settings(BaseModel):
+    """Validated settings of one workspace.
+
+    ``database_url`` may be relative (``sqlite:///trustcart.db``): it is resolved against the
+    workspace directory so a workspace can be moved or cloned as a folder.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workspace: Path = Field(description="Workspace directory (where trustcart.toml lives).")
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_DB_FILE}",
+        description="SQLAlchemy URL: sqlite:///file.db or postgresql+psycopg://user@host/db.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None, description="Key for keyed pseudonyms (HMAC). Prefer the environment."
+    )
+    secret_key_file: str = Field(
+        default=DEFAULT_SECRET_FILE,
+        description="File holding the pseudonym key when TRUSTCART_SECRET_KEY is not set.",
+    )
+    default_jurisdiction: str = Field(
+        default="EU", description="Jurisdiction code used when a subject's is unknown."
+    )
+    api_host: str = Field(default="127.0.0.1", description="Host `trustcart serve` binds to.")
+    api_port: int = Field(default=8000, ge=1, le=65535, description="Port of `trustcart serve`.")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql")):
+            raise ValueError(
+                "must start with 'sqlite:///' or 'postgresql+psycopg://' "
+                f"(got {value.split(':', 1)[0]!r})"
+            )
+        return value
+
+    @field_validator("default_jurisdiction")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        if not value or not value.replace("-", "").isalnum():
+            raise ValueError("must be a jurisdiction code such as EU, UK, US-CA, BR, CA")
+        return value.upper()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL with a relative SQLite path made absolute against the workspace."""
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix):
+            path = self.database_url[len(prefix) :]
+            if path and path != ":memory:" and not Path(path).is_absolute():
+                return prefix + str((self.workspace / path).resolve())
+        return self.database_url
+
+    def pseudonym_key(self) -> bytes:
+        """The HMAC key for pseudonyms: environment first, then the workspace key file."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        path = self.workspace / self.secret_key_file
+        try:
+            key = path.read_text().strip()
+        except FileNotFoundError:
+            raise ConfigError(
+                f"no pseudonym key: set TRUSTCART_SECRET_KEY or create {path} "
+                "(`trustcart init` writes one)"
+            ) from None
+        if len(key) < 32:
+            raise ConfigError(f"pseudonym key in {path} is too short (need >= 32 characters)")
+        return key.encode()
+
+
+_FILE_KEYS = frozenset(Settings.model_fields) - {"workspace"}
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
+    overrides: dict[str, str] = {}
+    unknown: list[str] = []
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in NON_SETTING_ENV:
+            continue
+        key = name[len(ENV_PREFIX) :].lower()
+        if key in _FILE_KEYS:
+            overrides[key] = value
+        else:
+            unknown.append(name)
+    if unknown:
+        allowed = ", ".join(sorted(ENV_PREFIX + k.upper() for k in _FILE_KEYS))
+        raise ConfigError(
+            f"unknown environment variable(s) {', '.join(sorted(unknown))}; allowed: {allowed}",
+            details={"unknown": sorted(unknown)},
+        )
+    return overrides
+
+
+def _format_errors(exc: PydanticValidationError, source: str) -> ConfigError:
+    problems = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown key; allowed keys: {', '.join(sorted(_FILE_KEYS))}"
+        else:
+            msg = err["msg"]
+        problems.append({"key": loc, "message": msg})
+    text = "; ".join(f"{p['key']}: {p['message']}" for p in problems)
+    return ConfigError(f"invalid settings in {source}: {text}", details=problems)
+
+
+def load_settings(
+    workspace: str | os.PathLike[str], environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read ``WORKSPACE/trustcart.toml`` and apply ``TRUSTCART_*`` overrides."""
+    root = Path(workspace).resolve()
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        raise WorkspaceNotFound(
+            f"no {CONFIG_FILE} in {root}; run `trustcart init {workspace}` to create a workspace "
+            "or pass --workspace / set TRUSTCART_WORKSPACE"
+        )
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    section = data.pop("trustcart", None)
+    if data:
+        raise ConfigError(
+            f"{path}: unknown table(s) {', '.join(sorted(data))}; only [trustcart] is allowed"
+        )
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: missing [trustcart] table")
+    env = _env_overrides(os.environ if environ is None else environ)
+    try:
+        Settings.model_validate({**section, "workspace": root})
+    except PydanticValidationError as exc:
+        raise _format_errors(exc, str(path)) from None
+    try:
+        return Settings.model_validate({**section, **env, "workspace": root})
+    except PydanticValidationError as exc:
+        raise _format_errors(exc, "TRUSTCART_* environment variables") from None
+
+
+def init_workspace(directory: str | os.PathLike[str], *, force: bool = False) -> Path:
+    """Create a workspace folder with ``trustcart.toml`` and a random pseudonym key file.
+
+    The key lives in its own file (mode 0600), not in the toml, so the toml can be committed;
+    ``TRUSTCART_SECRET_KEY`` replaces the file in deployments.
+    """
+    root = Path(directory).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / CONFIG_FILE
+    if path.exists() and not force:
+        raise ConfigError(f"{path} already exists; use --force to overwrite it")
+    path.write_text(
+        "# TrustCart workspace settings. Every key can be overridden by TRUSTCART_<KEY>.\n"
+        "[trustcart]\n"
+        f'database_url = "sqlite:///{DEFAULT_DB_FILE}"\n'
+        'default_jurisdiction = "EU"\n'
+        f'secret_key_file = "{DEFAULT_SECRET_FILE}"\n'
+    )
+    key_path = root / DEFAULT_SECRET_FILE
+    if not key_path.exists():
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48) + "\n")
+    gitignore = root / ".gitignore"
+    if not gitignore.exists():
+        gitignore.write_text(f"{DEFAULT_SECRET_FILE}\n*.db\n*.db-wal\n*.db-shm\n")
+    return root

@@ -1,0 +1,58 @@
+"""Roles and the scopes they grant.
+
+Why scopes and not role checks in routes: each route declares the one scope it needs (e.g.
+``catalog:write``); which roles hold it is data here, so adding a role never touches a route,
+and the authorization test can enumerate routes and scopes mechanically.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from trustcart.errors import ValidationError
+
+
+class Scope(StrEnum):
+    """A permission a route requires."""
+
+    CATALOG_READ = "catalog:read"
+    CATALOG_WRITE = "catalog:write"
+    RULES_READ = "rules:read"
+    LEDGER_READ = "ledger:read"
+    KEYS_ADMIN = "keys:admin"
+
+
+class Role(StrEnum):
+    """Who a principal is, organisationally (see docs/security.md)."""
+
+    DPO = "dpo"
+    ANALYST = "analyst"
+    ENGINEER = "engineer"
+    SUPPORT = "support"
+    SERVICE = "service"
+
+
+ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
+    Role.DPO: frozenset(Scope),
+    Role.ANALYST: frozenset({Scope.CATALOG_READ, Scope.RULES_READ, Scope.LEDGER_READ}),
+    Role.ENGINEER: frozenset(
+        {Scope.CATALOG_READ, Scope.CATALOG_WRITE, Scope.RULES_READ, Scope.LEDGER_READ}
+    ),
+    Role.SUPPORT: frozenset({Scope.CATALOG_READ, Scope.RULES_READ}),
+    Role.SERVICE: frozenset({Scope.RULES_READ}),
+}
+
+
+def parse_role(value: str) -> Role:
+    """A role from its name, with an error that lists the valid ones."""
+    try:
+        return Role(value.lower())
+    except ValueError:
+        raise ValidationError(
+            f"unknown role {value!r}; choose one of: {', '.join(r.value for r in Role)}"
+        ) from None
+
+
+def scopes_for(role: Role) -> frozenset[Scope]:
+    """The scopes a role grants."""
+    return ROLE_SCOPES[role]

@@ -1,0 +1,6 @@
+"""Storage: SQLAlchemy engine/session, schema, migrations and the hash-chained log."""
+
+from trustcart.store.hashlog import GENESIS, HashChainLog, LogRecord, VerifyResult, canonical_json
+from trustcart.store.store import Store
+
+__all__ = ["GENESIS", "HashChainLog", "LogRecord", "Store", "VerifyResult", "canonical_json"]

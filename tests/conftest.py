@@ -1,0 +1,83 @@
+"""Shared fixtures: a fresh workspace per test, on SQLite and on the real PostgreSQL server.
+
+PostgreSQL tests use a private schema per test (``search_path``) in the database named by
+``TRUSTCART_TEST_PG_URL`` (default: the local server's ``test`` database), dropped afterwards.
+They are never skipped silently: if the server is unreachable they fail, and `.ci/run` checks
+the server first so the failure says why.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from trustcart.config import init_workspace
+from trustcart.store import Store
+from trustcart.workspace import Workspace
+
+PG_URL = os.environ.get(
+    "TRUSTCART_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_SHOP = ROOT / "examples" / "shop.yaml"
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No TRUSTCART_* variable from the developer's shell leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith("TRUSTCART_") and name != "TRUSTCART_TEST_PG_URL":
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def pg_schema_url() -> Iterator[str]:
+    """A URL whose connections use a fresh, empty PostgreSQL schema."""
+    schema = f"tc_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database URL for an empty database, once per backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    url: str = request.getfixturevalue("pg_schema_url")
+    return url
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    """A migrated store on each backend."""
+    s = Store.open(db_url)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def workspace(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+    """A fresh workspace on each backend (PostgreSQL selected via TRUSTCART_DATABASE_URL)."""
+    root = init_workspace(tmp_path / "ws")
+    if not db_url.startswith("sqlite"):
+        monkeypatch.setenv("TRUSTCART_DATABASE_URL", db_url)
+    ws = Workspace.open(root)
+    try:
+        yield ws
+    finally:
+        ws.close()
