@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from trustcart.config import load_settings, init_workspace
+from trustcart.config import init_workspace, load_settings
 from trustcart.errors import ConfigError, WorkspaceNotFound
 
 
@@ -53,7 +53,9 @@ def test_missing_workspace_says_how_to_create_one(tmp_path: Path) -> None:
 def test_unknown_key_in_file_is_an_error(tmp_path: Path) -> None:
     root = init_workspace(tmp_path)
     (root / "trustcart.toml").write_text('[trustcart]\ndatabse_url = "sqlite:///x.db"\n')
-    with pytest.raises(ConfigError, match=r"databse_url: unknown key; allowed keys: .*database_url"):
+    with pytest.raises(
+        ConfigError, match=r"databse_url: unknown key; allowed keys: .*database_url"
+    ):
         load_settings(root, environ={})
 
 

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 import trustcart
 from trustcart.api.errors import install_error_handlers
+from trustcart.api.logging import install_access_log
 from trustcart.api.routers import keys, ledgers
 from trustcart.api.schemas import Health
 from trustcart.workspace import Workspace
@@ -28,6 +29,7 @@ def create_app(workspace: Workspace) -> FastAPI:
     )
     app.state.workspace = workspace
     install_error_handlers(app)
+    install_access_log(app)
 
     @app.get("/healthz", response_model=Health, tags=["system"])
     def healthz() -> Health:
@@ -37,3 +39,8 @@ def create_app(workspace: Workspace) -> FastAPI:
     app.include_router(ledgers.router)
     app.include_router(keys.router)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """App factory for ``uvicorn --factory`` (one per worker): opens ``$TRUSTCART_WORKSPACE``."""
+    return create_app(Workspace.open(upgrade=False))

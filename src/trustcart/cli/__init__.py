@@ -7,17 +7,35 @@ check exits with status 1.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer import _click  # typer vendors click; its Context is the one passed here
+from typer.core import TyperGroup
 
-from trustcart.cli import db, keys, ledger
+from trustcart.cli import db, keys, ledger, serve
 from trustcart.cli._common import err_console
 from trustcart.errors import TrustCartError
 
+
+class _Group(TyperGroup):
+    """Root command group: turns a ``TrustCartError`` into its message and exit status 2.
+
+    Doing it here (not only in ``main``) means tests driving the app with ``CliRunner`` see
+    exactly what a user sees.
+    """
+
+    def invoke(self, ctx: _click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TrustCartError as exc:
+            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+            raise typer.Exit(2) from None
+
+
 app = typer.Typer(
+    cls=_Group,
     name="trustcart",
     help="Lawful and fair AI personalization for online shops.",
     no_args_is_help=True,
@@ -60,6 +78,7 @@ def init(
         )
 
 
+app.command()(serve.serve)
 app.add_typer(db.app, name="db")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(keys.app, name="keys")
@@ -67,8 +86,4 @@ app.add_typer(keys.app, name="keys")
 
 def main() -> None:
     """Console-script entry point."""
-    try:
-        app()
-    except TrustCartError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
-        sys.exit(2)
+    app()

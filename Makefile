@@ -1,0 +1,53 @@
+# TrustCart — the two commands: `make demo` and `make test`.
+# Both create .venv in the repo root and install the project from pyproject.toml, with every
+# dependency pinned by constraints.txt (regenerate with `make lock`).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
+
+.PHONY: demo test lint check install dev lock bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+dev: $(VENV)/.installed-dev
+
+## make demo: install and run the StyleSense demo on the embedded default (SQLite + DuckDB)
+demo: $(VENV)/.installed
+	$(BIN)/trustcart demo
+
+## make test: install with dev extras and run the whole test suite
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make lint: ruff and mypy --strict on src/
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy --strict src
+
+check: lint test
+
+## make lock: re-pin constraints.txt from a fresh resolution of pyproject.toml
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet -e '.[dev]'
+	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^trustcart' > constraints.txt
+	rm -rf .lock-venv
+
+bench: $(VENV)/.installed-dev
+	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) trustcart-demo .pytest_cache .mypy_cache .ruff_cache
