@@ -50,9 +50,16 @@ def canonical_json(payload: Mapping[str, Any]) -> str:
         raise LedgerError(f"log payload is not JSON-serialisable: {exc}") from None
 
 
-def link_hash(log: str, seq: int, created_at: datetime, prev_hash: str, payload_text: str) -> str:
-    """The hash of one row, binding it to its log, position, time and predecessor."""
-    h = hashlib.sha256(f"{log}\n{seq}\n{iso(created_at)}\n{prev_hash}\n".encode())
+def link_hash(
+    log: str, seq: int, created_at: datetime | str, prev_hash: str, payload_text: str
+) -> str:
+    """The hash of one row, binding it to its log, position, time and predecessor.
+
+    ``created_at`` may be given as its canonical ISO text (see ``trustcart.clock.iso``) so a
+    batch formats its shared timestamp once.
+    """
+    stamp = created_at if isinstance(created_at, str) else iso(created_at)
+    h = hashlib.sha256(f"{log}\n{seq}\n{stamp}\n{prev_hash}\n".encode())
     h.update(payload_text.encode())
     return h.hexdigest()
 
@@ -139,10 +146,11 @@ class HashChainLog:
         records: list[LogRecord] = []
         rows: list[dict[str, Any]] = []
         now = utcnow()
+        stamp = iso(now)
         for payload in payloads:
             text = canonical_json(payload)
             seq += 1
-            digest = link_hash(self.name, seq, now, prev, text)
+            digest = link_hash(self.name, seq, stamp, prev, text)
             rows.append(
                 {
                     "log": self.name,
