@@ -110,3 +110,15 @@ def test_healthz_and_openapi_need_no_key(client: TestClient) -> None:
 def test_unknown_path_is_json_404(client: TestClient) -> None:
     r = client.get("/v1/nothing-here")
     assert r.status_code == 404 and r.json()["error"] == "not_found"
+
+
+def test_rules_routes(client: TestClient, keys: dict[Role, str]) -> None:
+    auth = {"Authorization": f"Bearer {keys[Role.SERVICE]}"}
+    pack = client.get("/v1/rules/jurisdictions", headers=auth).json()
+    assert "US-CA" in {j["code"] for j in pack["jurisdictions"]}
+    ca = client.get("/v1/rules/jurisdictions/us-ca", headers=auth).json()
+    assert ca["deadline"]["extension"] == {"amount": 45, "unit": "days"}
+    fallback = client.get("/v1/rules/jurisdictions/ZZ", headers=auth).json()
+    assert fallback["is_fallback"] is True and fallback["fallback_reason"]
+    r = client.get("/v1/rules/jurisdictions/%3Cscript%3E", headers=auth)
+    assert r.status_code == 422 and r.json()["error"] == "validation_error"

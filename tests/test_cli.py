@@ -87,3 +87,16 @@ def test_every_command_has_help() -> None:
     for args in (["--help"], ["init", "--help"], ["keys", "--help"], ["ledger", "verify", "-h"]):
         code, out, _ = run(*args)
         assert code == 0 and "Usage" in out
+
+
+def test_rules_list_and_show() -> None:
+    code, out, _ = run("rules", "list", "--format", "json")
+    data = json.loads(out)
+    assert code == 0
+    assert {j["code"] for j in data["jurisdictions"]} >= {"EU", "UK", "US-CA", "BR", "CA"}
+    code, out, _ = run("rules", "show", "BR", "--format", "json")
+    br = json.loads(out)
+    assert br["deadline"]["response"] == {"amount": 15, "unit": "days"}
+    assert all(r["citation"] for r in br["rights"])
+    code, out, _ = run("rules", "show", "US-TX")
+    assert code == 0 and "strictest default" in out

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 import trustcart
 from trustcart.api.errors import install_error_handlers
 from trustcart.api.logging import install_access_log
-from trustcart.api.routers import keys, ledgers
+from trustcart.api.routers import keys, ledgers, rules
 from trustcart.api.schemas import Health
 from trustcart.workspace import Workspace
 
@@ -38,6 +38,7 @@ def create_app(workspace: Workspace) -> FastAPI:
 
     app.include_router(ledgers.router)
     app.include_router(keys.router)
+    app.include_router(rules.router)
     return app
 
 

@@ -14,7 +14,7 @@ import typer
 from typer import _click  # typer vendors click; its Context is the one passed here
 from typer.core import TyperGroup
 
-from trustcart.cli import db, keys, ledger, serve
+from trustcart.cli import db, keys, ledger, rules, serve
 from trustcart.cli._common import err_console
 from trustcart.errors import TrustCartError
 
@@ -82,6 +82,7 @@ app.command()(serve.serve)
 app.add_typer(db.app, name="db")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(keys.app, name="keys")
+app.add_typer(rules.app, name="rules")
 
 
 def main() -> None:

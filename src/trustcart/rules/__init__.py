@@ -1,0 +1,64 @@
+"""Legal facts as versioned data: jurisdictions, rights, deadlines, consent, sensitive data.
+
+Why data and not code: the facts change (new laws, new regulations, court rulings) on a schedule
+unrelated to releases, and every one must be traceable to its citation. The YAML under ``data/``
+is the rule pack; this package loads it into frozen, typed models and answers questions about it::
+
+    rules = load_rules()
+    j = rules.resolve("fr")            # -> EU (GDPR)
+    j.deadline.response                # Duration(amount=1, unit="months")
+    rules.sensitivity_of("user.biometric.fingerprint")   # "sensitive"
+"""
+
+from __future__ import annotations
+
+from trustcart.rules.deadlines import add_business_days, add_months, due_date
+from trustcart.rules.entries import (
+    AliasSet,
+    ConsentRequirement,
+    Duration,
+    GpcRule,
+    MaxFine,
+    OtherDeadline,
+    PurposeMapping,
+    ResponseDeadline,
+    Right,
+    SensitiveCategory,
+)
+from trustcart.rules.jurisdiction import Jurisdiction
+from trustcart.rules.kinds import (
+    Confidence,
+    ConsentModel,
+    DurationUnit,
+    PurposeType,
+    RightKind,
+    Sensitivity,
+)
+from trustcart.rules.loader import default_data_dir, load_rules
+from trustcart.rules.rules import Rules
+
+__all__ = [
+    "AliasSet",
+    "Confidence",
+    "ConsentModel",
+    "ConsentRequirement",
+    "Duration",
+    "DurationUnit",
+    "GpcRule",
+    "Jurisdiction",
+    "MaxFine",
+    "OtherDeadline",
+    "PurposeMapping",
+    "PurposeType",
+    "ResponseDeadline",
+    "Right",
+    "RightKind",
+    "Rules",
+    "SensitiveCategory",
+    "Sensitivity",
+    "add_business_days",
+    "add_months",
+    "default_data_dir",
+    "due_date",
+    "load_rules",
+]
