@@ -7,7 +7,7 @@ from fastapi import FastAPI
 import trustcart
 from trustcart.api.errors import install_error_handlers
 from trustcart.api.logging import install_access_log
-from trustcart.api.routers import keys, ledgers, rules
+from trustcart.api.routers import catalog, keys, ledgers, rules
 from trustcart.api.schemas import Health
 from trustcart.workspace import Workspace
 
@@ -36,6 +36,7 @@ def create_app(workspace: Workspace) -> FastAPI:
         """Liveness; no authentication, no personal data."""
         return Health(status="ok", version=trustcart.__version__, database=workspace.store.dialect)
 
+    app.include_router(catalog.router)
     app.include_router(ledgers.router)
     app.include_router(keys.router)
     app.include_router(rules.router)

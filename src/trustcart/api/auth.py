@@ -53,12 +53,13 @@ def require_scope(scope: Scope) -> Callable[..., Principal]:
     return dependency
 
 
-def requires(scope: Scope) -> dict[str, Any]:
+def requires(scope: Scope, responses: dict[int | str, Any] | None = None) -> dict[str, Any]:
     """Route kwargs protecting it with ``scope``: ``@router.get(..., **requires(S))``."""
     return {
         "dependencies": [Depends(require_scope(scope))],
         "openapi_extra": {SCOPE_EXTRA: scope.value},
         "responses": {
+            **(responses or {}),
             401: {"model": ErrorBody, "description": "Missing or unknown API key"},
             403: {"model": ErrorBody, "description": f"The key's role lacks scope {scope.value}"},
         },

@@ -14,8 +14,8 @@ import typer
 from typer import _click  # typer vendors click; its Context is the one passed here
 from typer.core import TyperGroup
 
-from trustcart.cli import db, keys, ledger, rules, serve
-from trustcart.cli._common import err_console
+from trustcart.cli import catalog, db, keys, ledger, rules, serve
+from trustcart.cli._common import err_console, report_error
 from trustcart.errors import TrustCartError
 
 
@@ -30,7 +30,7 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except TrustCartError as exc:
-            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+            report_error(exc)
             raise typer.Exit(2) from None
 
 
@@ -79,6 +79,7 @@ def init(
 
 
 app.command()(serve.serve)
+app.add_typer(catalog.app, name="catalog")
 app.add_typer(db.app, name="db")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(keys.app, name="keys")

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from trustcart.errors import TrustCartError
 from trustcart.workspace import Workspace, locate
 
 console = Console()
@@ -74,3 +75,22 @@ def write_output(content: str | bytes, output: Path | None) -> None:
     else:
         output.write_text(content)
     err_console.print(f"wrote {output}")
+
+
+def report_error(exc: TrustCartError) -> None:
+    """Print a domain error; located problems (file:line path: message) are listed in full."""
+    details = exc.details
+    if (
+        isinstance(details, list)
+        and details
+        and all(isinstance(d, dict) and "path" in d and "message" in d for d in details)
+    ):
+        headline = exc.message.splitlines()[0].rstrip(":")
+        err_console.print(f"[bold red]error:[/] {headline}:", highlight=False, soft_wrap=True)
+        for d in details:
+            where = f"{d.get('file', '')}:{d.get('line', '?')} " if d.get("file") else ""
+            err_console.print(
+                f"  {where}{d['path']}: {d['message']}", highlight=False, soft_wrap=True
+            )
+        return
+    err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)

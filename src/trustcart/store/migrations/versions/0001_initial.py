@@ -32,6 +32,7 @@ def upgrade() -> None:
         "catalog_objects",
         sa.Column("kind", sa.String(32), primary_key=True),
         sa.Column("key", sa.String(200), primary_key=True),
+        sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("body_hash", sa.String(64), nullable=False),
         sa.Column("created_at", _TS, nullable=False),
