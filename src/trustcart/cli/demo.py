@@ -1,0 +1,25 @@
+"""``trustcart demo``: the StyleSense story on the embedded default (SQLite, no server)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from trustcart.cli._common import console
+
+
+def demo(
+    directory: Annotated[
+        Path, typer.Argument(help="Workspace folder for the demo (reused if it exists).")
+    ] = Path("trustcart-demo"),
+) -> None:
+    """Build the StyleSense demo workspace and write its reports."""
+    from trustcart.demo import run_demo
+
+    result = run_demo(
+        directory, echo=lambda line: console.print(line, highlight=False, soft_wrap=True)
+    )
+    if not result.ledgers_ok:
+        raise typer.Exit(1)
