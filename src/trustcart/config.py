@@ -55,6 +55,13 @@ class Settings(BaseModel):
     api_host: str = Field(default="127.0.0.1", description="Host `trustcart serve` binds to.")
     api_port: int = Field(default=8000, ge=1, le=65535, description="Port of `trustcart serve`.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    consent_max_age_days: dict[str, int] = Field(
+        default_factory=dict,
+        description=(
+            "Consent older than this many days no longer counts, per jurisdiction code "
+            '(e.g. {EU = 395}); "*" applies to all others. A policy choice, not a legal fact.'
+        ),
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -64,6 +71,23 @@ class Settings(BaseModel):
                 "must start with 'sqlite:///' or 'postgresql+psycopg://' "
                 f"(got {value.split(':', 1)[0]!r})"
             )
+        return value
+
+    @field_validator("consent_max_age_days", mode="before")
+    @classmethod
+    def _max_age(cls, value: Any) -> Any:
+        if isinstance(value, str):  # from TRUSTCART_CONSENT_MAX_AGE_DAYS='{"EU": 395}'
+            import json
+
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                raise ValueError('must be a JSON object such as {"EU": 395}') from None
+        if isinstance(value, dict):
+            for code, days in value.items():
+                if not isinstance(days, int) or days < 1:
+                    raise ValueError(f"{code}: days must be a positive integer")
+            return {str(k).upper(): v for k, v in value.items()}
         return value
 
     @field_validator("default_jurisdiction")

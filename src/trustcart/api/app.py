@@ -7,7 +7,7 @@ from fastapi import FastAPI
 import trustcart
 from trustcart.api.errors import install_error_handlers
 from trustcart.api.logging import install_access_log
-from trustcart.api.routers import catalog, keys, ledgers, rules
+from trustcart.api.routers import catalog, consent, keys, ledgers, rules
 from trustcart.api.schemas import Health
 from trustcart.workspace import Workspace
 
@@ -37,6 +37,7 @@ def create_app(workspace: Workspace) -> FastAPI:
         return Health(status="ok", version=trustcart.__version__, database=workspace.store.dialect)
 
     app.include_router(catalog.router)
+    app.include_router(consent.router)
     app.include_router(ledgers.router)
     app.include_router(keys.router)
     app.include_router(rules.router)

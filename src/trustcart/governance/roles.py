@@ -20,6 +20,9 @@ class Scope(StrEnum):
     RULES_READ = "rules:read"
     LEDGER_READ = "ledger:read"
     KEYS_ADMIN = "keys:admin"
+    CONSENT_READ = "consent:read"
+    CONSENT_WRITE = "consent:write"
+    CONSENT_STATS = "consent:stats"
 
 
 class Role(StrEnum):
@@ -34,12 +37,23 @@ class Role(StrEnum):
 
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.DPO: frozenset(Scope),
-    Role.ANALYST: frozenset({Scope.CATALOG_READ, Scope.RULES_READ, Scope.LEDGER_READ}),
-    Role.ENGINEER: frozenset(
-        {Scope.CATALOG_READ, Scope.CATALOG_WRITE, Scope.RULES_READ, Scope.LEDGER_READ}
+    # Analysts see aggregates, never one person's consent record.
+    Role.ANALYST: frozenset(
+        {Scope.CATALOG_READ, Scope.RULES_READ, Scope.LEDGER_READ, Scope.CONSENT_STATS}
     ),
-    Role.SUPPORT: frozenset({Scope.CATALOG_READ, Scope.RULES_READ}),
-    Role.SERVICE: frozenset({Scope.RULES_READ}),
+    Role.ENGINEER: frozenset(
+        {
+            Scope.CATALOG_READ,
+            Scope.CATALOG_WRITE,
+            Scope.RULES_READ,
+            Scope.LEDGER_READ,
+            Scope.CONSENT_STATS,
+        }
+    ),
+    # Support answers a customer's questions about their own choices.
+    Role.SUPPORT: frozenset({Scope.CATALOG_READ, Scope.RULES_READ, Scope.CONSENT_READ}),
+    # The shop's backend records choices and asks "may I?".
+    Role.SERVICE: frozenset({Scope.RULES_READ, Scope.CONSENT_READ, Scope.CONSENT_WRITE}),
 }
 
 

@@ -8,10 +8,13 @@ is the rule pack; this package loads it into frozen, typed models and answers qu
     j = rules.resolve("fr")            # -> EU (GDPR)
     j.deadline.response                # Duration(amount=1, unit="months")
     rules.sensitivity_of("user.biometric.fingerprint")   # "sensitive"
+    j.mechanism_rule("implied_banner", "personalization").grant   # "invalid" (GDPR Art. 4(11))
+    rules.resolve("US-CA").gpc_opts_out("sale_sharing")          # True (regs §7025(b)-(c))
 """
 
 from __future__ import annotations
 
+from trustcart.rules.consent_table import consent_table_markdown
 from trustcart.rules.deadlines import add_business_days, add_months, due_date
 from trustcart.rules.entries import (
     AliasSet,
@@ -19,8 +22,12 @@ from trustcart.rules.entries import (
     Duration,
     GpcRule,
     MaxFine,
+    MechanismEntry,
+    MechanismGrant,
+    MechanismRule,
     OtherDeadline,
     PurposeMapping,
+    RefusalRule,
     ResponseDeadline,
     Right,
     SensitiveCategory,
@@ -30,7 +37,10 @@ from trustcart.rules.kinds import (
     Confidence,
     ConsentModel,
     DurationUnit,
+    GrantWorth,
+    Mechanism,
     PurposeType,
+    RefusalWorth,
     RightKind,
     Sensitivity,
 )
@@ -45,11 +55,18 @@ __all__ = [
     "Duration",
     "DurationUnit",
     "GpcRule",
+    "GrantWorth",
     "Jurisdiction",
     "MaxFine",
+    "Mechanism",
+    "MechanismEntry",
+    "MechanismGrant",
+    "MechanismRule",
     "OtherDeadline",
     "PurposeMapping",
     "PurposeType",
+    "RefusalRule",
+    "RefusalWorth",
     "ResponseDeadline",
     "Right",
     "RightKind",
@@ -58,6 +75,7 @@ __all__ = [
     "Sensitivity",
     "add_business_days",
     "add_months",
+    "consent_table_markdown",
     "default_data_dir",
     "due_date",
     "load_rules",

@@ -9,16 +9,26 @@ All models are frozen and reject unknown keys, so a misspelt field in the YAML f
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from trustcart.rules._taxonomy import check_data_category, check_data_use
 from trustcart.rules.kinds import (
     Confidence,
     ConsentModel,
     DurationUnit,
+    GrantWorth,
+    Mechanism,
     PurposeType,
+    RefusalWorth,
     RightKind,
 )
 
@@ -113,9 +123,22 @@ class SensitiveCategory(_Cited):
 
 
 class GpcRule(_Cited):
-    """Whether a universal opt-out signal (Global Privacy Control) must be honoured."""
+    """What a Global Privacy Control signal means in a jurisdiction.
+
+    ``honoured`` says whether the rule pack states a *duty* to honour the signal (US-CA regs
+    §7025(b)-(c), US-CO §6-1-1313); ``opts_out_of`` lists the purpose types TrustCart treats a
+    signal as refusing. The two differ on purpose: where no duty is stated, a signal is still
+    honoured as a refusal because honouring a refusal is never unlawful.
+    """
 
     honoured: bool
+    opts_out_of: tuple[PurposeType, ...] = ()
+
+    @model_validator(mode="after")
+    def _no_duplicates(self) -> Self:
+        if len(set(self.opts_out_of)) != len(self.opts_out_of):
+            raise ValueError("opts_out_of lists a purpose type more than once")
+        return self
 
 
 class MaxFine(_Cited):
@@ -135,3 +158,66 @@ class PurposeMapping(_Cited):
 
     data_use: DataUseKey
     purpose_type: PurposeType
+
+
+class MechanismGrant(_Cited):
+    """What a grant (an "I agree") through a mechanism is worth for a purpose type.
+
+    ``conditional`` requires a ``condition`` in words the caller can check and record (e.g. the
+    API caller attests a clear affirmative act by the person).
+    """
+
+    grant: GrantWorth
+    condition: Text | None = None
+
+    @model_validator(mode="after")
+    def _condition_iff_conditional(self) -> Self:
+        if (self.grant == "conditional") != (self.condition is not None):
+            raise ValueError("condition is required exactly when grant is 'conditional'")
+        return self
+
+
+class RefusalRule(_Cited):
+    """What a refusal or withdrawal through a mechanism is worth (GDPR Art. 7(3): as easy as
+    giving consent, so through every mechanism)."""
+
+    refusal: RefusalWorth
+
+
+class MechanismEntry(MechanismGrant):
+    """A mechanism's rule in one jurisdiction: the grant for every purpose type, overrides per
+    purpose type, and optionally a refusal rule replacing the jurisdiction's ``consent_refusal``.
+    """
+
+    purpose_types: dict[PurposeType, MechanismGrant] = {}
+    refusal: RefusalRule | None = None
+
+
+class MechanismRule(_Frozen):
+    """The answer to "what is an event through ``mechanism`` for ``purpose_type`` worth here?".
+
+    ``citation``, ``effective_from``, ``confidence`` and ``notes`` are those of the *grant*
+    rule; the ``refusal_*`` fields those of the refusal rule, because the two usually rest on
+    different provisions (GDPR Art. 4(11) for the grant, Art. 7(3) for the withdrawal) and a
+    consent record must cite the one it relied on.
+    """
+
+    mechanism: Mechanism
+    purpose_type: PurposeType
+    grant: GrantWorth
+    refusal: RefusalWorth
+    condition: Text | None = None
+    citation: Citation
+    effective_from: date
+    confidence: Confidence
+    notes: Text | None = None
+    refusal_citation: Citation
+    refusal_effective_from: date
+    refusal_confidence: Confidence
+    refusal_notes: Text | None = None
+
+    @property
+    def grant_counts(self) -> bool:
+        """True only for an unconditional ``valid`` grant; a conditional one needs the caller's
+        attestation of ``condition`` before it counts."""
+        return self.grant == "valid"

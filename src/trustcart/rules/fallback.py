@@ -15,13 +15,17 @@ from collections.abc import Sequence
 from trustcart.rules.entries import (
     ConsentRequirement,
     GpcRule,
+    MechanismEntry,
+    MechanismGrant,
+    MechanismRule,
     OtherDeadline,
+    RefusalRule,
     ResponseDeadline,
     Right,
     SensitiveCategory,
 )
 from trustcart.rules.jurisdiction import Jurisdiction
-from trustcart.rules.kinds import PurposeType, RightKind
+from trustcart.rules.kinds import GrantWorth, Mechanism, PurposeType, RightKind
 
 FALLBACK_REGIME = "strictest default"
 _CODE = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")
@@ -126,17 +130,91 @@ def _union_sensitive(sources: Sequence[Jurisdiction]) -> tuple[SensitiveCategory
     )
 
 
-def _gpc(sources: Sequence[Jurisdiction]) -> GpcRule | None:
-    honouring = [j for j in sources if j.gpc is not None and j.gpc.honoured]
-    if not honouring:
-        return None
+def _gpc(sources: Sequence[Jurisdiction]) -> GpcRule:
+    """Honoured (as a duty) if any source states a duty; opts out of the union of purpose types."""
+    rules = [(j.code, j.gpc_rule()) for j in sources]
+    honouring = [code for code, g in rules if g.honoured]
+    union = {pt for _, g in rules for pt in g.opts_out_of}
+    notes = "strictest default: opts out of every purpose type any source's GPC rule covers"
+    if honouring:
+        notes += "; a duty to honour GPC is stated in " + ", ".join(honouring)
     return GpcRule(
-        honoured=True,
-        citation="; ".join(f"{j.code}: {j.gpc.citation}" for j in honouring if j.gpc),
-        effective_from=min(j.gpc.effective_from for j in honouring if j.gpc),
+        honoured=bool(honouring),
+        opts_out_of=tuple(pt for pt in PurposeType if pt in union),
+        citation="; ".join(
+            f"{code}: {g.citation}"
+            for code, g in rules
+            if g.opts_out_of and (g.honoured or not honouring)
+        ),
+        effective_from=min(g.effective_from for _, g in rules),
         confidence="unconfirmed",
-        notes="strictest default; honoured in " + ", ".join(j.code for j in honouring),
+        notes=notes,
     )
+
+
+def _joined(parts: Sequence[tuple[str, str]]) -> str:
+    """``[("EU", "a"), ("UK", "a"), ("BR", "b")]`` -> ``"EU, UK: a | BR: b"`` (stable order)."""
+    by_text: dict[str, list[str]] = {}
+    for code, text in parts:
+        by_text.setdefault(text, []).append(code)
+    return " | ".join(f"{', '.join(codes)}: {text}" for text, codes in by_text.items())
+
+
+def _strictest_grant(rules: Sequence[tuple[str, MechanismRule]]) -> MechanismGrant:
+    """Valid only if valid everywhere; invalid if invalid anywhere; otherwise conditional on
+    every source's condition."""
+    invalid = [(c, r) for c, r in rules if r.grant == "invalid"]
+    conditional = [(c, r) for c, r in rules if r.grant == "conditional"]
+    deciding = invalid or conditional or list(rules)
+    grant: GrantWorth = "invalid" if invalid else "conditional" if conditional else "valid"
+    condition = (
+        _joined([(c, r.condition) for c, r in conditional if r.condition])
+        if grant == "conditional"
+        else None
+    )
+    why = {
+        "invalid": "invalid because it is invalid in " + ", ".join(c for c, _ in invalid),
+        "conditional": "conditional on the conditions of " + ", ".join(c for c, _ in conditional),
+        "valid": "valid in every jurisdiction of the rule pack",
+    }[grant]
+    return MechanismGrant(
+        grant=grant,
+        condition=condition,
+        citation=_joined([(c, r.citation) for c, r in deciding]),
+        effective_from=min(r.effective_from for _, r in deciding),
+        confidence="unconfirmed",
+        notes=f"strictest default: {why}",
+    )
+
+
+def _strictest_mechanisms(
+    sources: Sequence[Jurisdiction],
+) -> tuple[RefusalRule, dict[Mechanism, MechanismEntry]]:
+    """Every mechanism x purpose type combined across ``sources``; refusals stay valid."""
+    refusals = [(j.code, j.consent_refusal) for j in sources if j.consent_refusal is not None]
+    refusal = RefusalRule(
+        refusal="valid",
+        citation=_joined([(c, r.citation) for c, r in refusals]) or FALLBACK_REGIME,
+        effective_from=min(
+            (r.effective_from for _, r in refusals), default=min(j.effective_from for j in sources)
+        ),
+        confidence="unconfirmed",
+        notes="strictest default: a refusal or withdrawal counts through every mechanism",
+    )
+    entries: dict[Mechanism, MechanismEntry] = {}
+    for mechanism in Mechanism:
+        per_type = {
+            pt: _strictest_grant([(j.code, j.mechanism_rule(mechanism, pt)) for j in sources])
+            for pt in PurposeType
+        }
+        worst = _strictest_grant(
+            [(j.code, j.mechanism_rule(mechanism, pt)) for j in sources for pt in PurposeType]
+        )
+        entries[mechanism] = MechanismEntry(
+            **worst.model_dump(),
+            purpose_types=per_type,
+        )
+    return refusal, entries
 
 
 def build_fallback(code: str, sources: Sequence[Jurisdiction], rules_version: str) -> Jurisdiction:
@@ -148,12 +226,14 @@ def build_fallback(code: str, sources: Sequence[Jurisdiction], rules_version: st
     if not sources:
         raise ValueError("cannot build a strictest default from an empty rule pack")
     deadline = _strictest_deadline(sources)
+    refusal, mechanisms = _strictest_mechanisms(sources)
     built_from = ", ".join(j.code for j in sources)
     reason = (
         f"{code} is not in rule pack {rules_version}; applying the strictest default built from "
         f"{built_from}: the union of their rights, the shortest response deadline "
         f"({deadline.response}), opt-in consent for every purpose type and the union of their "
-        f"sensitive data categories."
+        f"sensitive data categories; a consent mechanism counts only where it counts in all of "
+        f"them, and a GPC signal opts out of every purpose type any of them covers."
     )
     return Jurisdiction(
         code=code if _looks_like_code(code) else "ZZ",
@@ -166,6 +246,8 @@ def build_fallback(code: str, sources: Sequence[Jurisdiction], rules_version: st
         consent_model=_opt_in_everywhere(sources),
         sensitive_categories=_union_sensitive(sources),
         gpc=_gpc(sources),
+        consent_refusal=refusal,
+        consent_mechanisms=mechanisms,
         is_fallback=True,
         fallback_reason=reason,
     )

@@ -71,3 +71,37 @@ class PurposeType(StrEnum):
     SALE_SHARING = "sale_sharing"
     SENSITIVE_DATA = "sensitive_data"
     AI_TRAINING = "ai_training"
+
+
+class Mechanism(StrEnum):
+    """How a consent event was captured; what it is worth depends on the jurisdiction.
+
+    Why an enum: the consent ledger records the mechanism with every event as proof of *how*
+    consent was obtained (GDPR Art. 7(1)), and the rule pack says, per jurisdiction and purpose
+    type, whether a grant or a refusal through it counts (``consent_mechanisms`` in the YAML).
+    """
+
+    OPT_IN_CHECKBOX = "opt_in_checkbox"
+    """An unticked box the person ticks (or an equivalent explicit "accept" control)."""
+    PREFERENCE_CENTER = "preference_center"
+    """Per-purpose choices the person sets in the preference center."""
+    IMPLIED_BANNER = "implied_banner"
+    """A banner or notice treating continued use as agreement ("continue browsing = consent")."""
+    JUST_IN_TIME = "just_in_time"
+    """A prompt shown at the moment a feature first needs the data, answered by the person."""
+    GPC_SIGNAL = "gpc_signal"
+    """A Global Privacy Control signal (``Sec-GPC: 1``): an opt-out, never a grant."""
+    API = "api"
+    """An event posted by the shop's backend through TrustCart's API on the person's behalf."""
+    TCF_STRING = "tcf_string"
+    """An IAB TCF v2 consent string produced by a consent-management platform."""
+
+
+GrantWorth = Literal["valid", "invalid", "conditional"]
+"""What a grant through a mechanism is worth: counts, does not count, or counts only if the
+``condition`` of the rule holds (the caller must check and record it)."""
+
+RefusalWorth = Literal["valid", "invalid"]
+"""What a refusal or withdrawal through a mechanism is worth. ``invalid`` means the mechanism
+cannot express that refusal (a GPC signal says nothing about analytics), never that a refusal
+the person did express may be ignored."""

@@ -1,0 +1,56 @@
+"""Consent: notice versions, a tamper-evident ledger of choices, and "may I use this?".
+
+svc = ConsentService(workspace)
+notice = register_notice(ws.store, **datamap_notice(svc.datamap))
+svc.record(ConsentEventIn(subject="c-42", purposes=["personalization"], decision="granted",
+                          mechanism="opt_in_checkbox", jurisdiction="EU",
+                          notice_version=notice.version))
+svc.may_use("c-42", "personalization", ["user.behavior.purchase_history"], "EU")
+"""
+
+from __future__ import annotations
+
+from trustcart.consent.index import CONSENT_LOG, ConsentIndex
+from trustcart.consent.model import (
+    ConsentEventIn,
+    Decision,
+    Evidence,
+    Mechanism,
+    Permission,
+    RecordedEvent,
+    StateEntry,
+)
+from trustcart.consent.notices import (
+    NoticeVersion,
+    datamap_notice,
+    get_notice,
+    list_notices,
+    register_notice,
+    text_hash,
+)
+from trustcart.consent.proof import build_proof, proof_html
+from trustcart.consent.service import ConsentService, RecordResult
+from trustcart.consent.stats import consent_rates
+
+__all__ = [
+    "CONSENT_LOG",
+    "ConsentEventIn",
+    "ConsentIndex",
+    "ConsentService",
+    "Decision",
+    "Evidence",
+    "Mechanism",
+    "NoticeVersion",
+    "Permission",
+    "RecordResult",
+    "RecordedEvent",
+    "StateEntry",
+    "build_proof",
+    "consent_rates",
+    "datamap_notice",
+    "get_notice",
+    "list_notices",
+    "proof_html",
+    "register_notice",
+    "text_hash",
+]
