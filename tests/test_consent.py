@@ -305,3 +305,39 @@ def test_rates_match_an_independent_count(svc: ConsentService) -> None:
                 got[(r["purpose"], r["jurisdiction"], r["mechanism"], d)] += r[d]
         assert r["grant_rate"] == round(r["granted"] / r["events"], 4)
     assert got == expected
+
+
+def _add_purpose_in_other_process(root: str, db_url: str | None) -> None:
+    import os
+
+    if db_url:
+        os.environ["TRUSTCART_DATABASE_URL"] = db_url
+    extra = """
+purposes:
+  - key: size_advice
+    name: Size advice
+    description: Suggesting your size from your fit profile.
+    data_use: personalize.profiling
+    legal_basis: {EU: consent}
+"""
+    with Workspace.open(root) as ws:
+        from trustcart.catalog.repository import load_datamap
+
+        save_datamap(ws.store, parse_manifest(extra, context=load_datamap(ws.store)))
+
+
+def test_other_process_data_map_changes_are_seen(
+    svc: ConsentService, workspace: Workspace, db_url: str
+) -> None:
+    with pytest.raises(ValidationError, match="size_advice"):
+        svc.may_use("c-12", "size_advice", [], "EU")
+    ctx = multiprocessing.get_context("spawn")
+    proc = ctx.Process(
+        target=_add_purpose_in_other_process,
+        args=(str(workspace.root), None if db_url.startswith("sqlite") else db_url),
+    )
+    proc.start()
+    proc.join(60)
+    assert proc.exitcode == 0
+    p = svc.may_use("c-12", "size_advice", [], "EU")  # max_staleness=0: polled at once
+    assert not p.allowed and "no consent recorded" in p.reason

@@ -37,9 +37,9 @@ class ConsentIndex:
         self._seq = 0
         self._checked = 0.0
         self._lock = threading.Lock()
-        self._admin_seq: int | None = None
-        #: Called when the admin log moved (data map or notices changed in any process).
-        self.on_admin_change: Callable[[], None] | None = None
+        #: Called with the admin log's head position at each poll (data-map loads and notice
+        #: registrations append there, in any process), so the owner can re-read them.
+        self.on_admin_head: Callable[[int], None] | None = None
         self._load()
 
     @property
@@ -89,10 +89,8 @@ class ConsentIndex:
         head = heads.get(CONSENT_LOG)
         if head is not None and head > self._seq:
             self.refresh()
-        admin = heads.get(ADMIN_LOG, 0)
-        if self._admin_seq is not None and admin != self._admin_seq and self.on_admin_change:
-            self.on_admin_change()
-        self._admin_seq = admin
+        if self.on_admin_head is not None:
+            self.on_admin_head(heads.get(ADMIN_LOG, 0))
 
     def refresh(self) -> None:
         """Apply every event after the last one seen, in log order."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -14,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from trustcart.catalog import DataMap, Purpose
 from trustcart.catalog.repository import load_datamap
 from trustcart.clock import utcnow
-from trustcart.consent.index import CONSENT_LOG, ConsentIndex
+from trustcart.consent.index import ADMIN_LOG, CONSENT_LOG, ConsentIndex
 from trustcart.consent.model import (
     ConsentEventIn,
     Decision,
@@ -29,13 +30,28 @@ from trustcart.errors import ValidationError
 from trustcart.ids import new_id
 from trustcart.privacy import Pseudonymizer, truncate_ip
 from trustcart.rules import Jurisdiction, Rules, load_rules
-from trustcart.store.tables import CatalogObject, ConsentEvent, ConsentState, table_of
+from trustcart.store.tables import ConsentEvent, ConsentState, table_of
 from trustcart.workspace import Workspace
 
 _events = table_of(ConsentEvent)
 _state = table_of(ConsentState)
-_catalog = table_of(CatalogObject)
 _STATE_COLUMNS = tuple(c.name for c in _state.columns)
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert_statement(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (subject, purpose) DO UPDATE for ``consent_state``, built once."""
+    stmt = _UPSERTS.get(dialect)
+    if stmt is None:
+        base = (pg_insert if dialect == "postgresql" else sqlite_insert)(_state)
+        columns = [c for c in _STATE_COLUMNS if c not in ("subject", "purpose")]
+        stmt = base.on_conflict_do_update(
+            index_elements=["subject", "purpose"], set_={c: base.excluded[c] for c in columns}
+        )
+        _UPSERTS[dialect] = stmt
+    return stmt
+
+
 #: Bound on cached answers; cleared (not evicted piecemeal) when reached.
 _ANSWER_CACHE_MAX = 500_000
 
@@ -58,8 +74,9 @@ class ConsentService:
         self.rules: Rules = load_rules()
         self.pseudonyms = Pseudonymizer(ws.settings.pseudonym_key())
         self.index = ConsentIndex(ws.store, max_staleness=max_staleness)
-        self.index.on_admin_change = self._reload_catalog
-        self._dm_stamp: tuple[int, Any] | None = None
+        self.index.on_admin_head = self._admin_moved
+        self._admin_seq = -1
+        self._last_reload = 0.0
         self._dm = DataMap()
         self._policies: dict[tuple[str, str, tuple[str, ...]], PurposePolicy] = {}
         self._answers: dict[tuple[str, str, tuple[str, ...], str | None], Permission] = {}
@@ -69,15 +86,8 @@ class ConsentService:
         self._reload_catalog()
 
     # -- data map and notices ----------------------------------------------------------------
-    def _catalog_stamp(self) -> tuple[int, Any]:
-        from sqlalchemy import func
-
-        with self.store.read() as conn:
-            row = conn.execute(select(func.count(), func.max(_catalog.c.updated_at))).one()
-        return int(row[0]), row[1]
-
     def _reload_catalog(self) -> None:
-        self._dm_stamp = self._catalog_stamp()
+        self._admin_seq = self.store.log(ADMIN_LOG).head()[0]
         self._dm = load_datamap(self.store)
         self._policies.clear()
         self._answers.clear()
@@ -86,12 +96,17 @@ class ConsentService:
         for p in self._dm.purposes:
             self._purpose_by_use.setdefault(p.data_use, []).append(p.key)
 
-    def reload(self) -> None:
-        """Re-read the data map and notices if they changed (cheap when they did not)."""
-        if self._catalog_stamp() != self._dm_stamp or len(list_notices(self.store)) != len(
-            self._notices
-        ):
+    def _admin_moved(self, seq: int) -> None:
+        if seq != self._admin_seq:
             self._reload_catalog()
+
+    def reload(self) -> None:
+        """Re-read the data map and notices if they changed (one single-row query if not).
+
+        Every data-map load and notice registration is appended to the ``admin`` log, so its
+        head position is a change counter shared by all processes.
+        """
+        self._admin_moved(self.store.log(ADMIN_LOG).head()[0])
 
     @property
     def datamap(self) -> DataMap:
@@ -116,7 +131,18 @@ class ConsentService:
         return j
 
     def purpose(self, key: str) -> Purpose:
-        """A data-map purpose by key, or by its fideslang data use when that is unambiguous."""
+        """A data-map purpose by key, or by its fideslang data use when that is unambiguous.
+
+        An unknown key first triggers a re-read of the data map: another process may have just
+        added the purpose.
+        """
+        try:
+            return self._find_purpose(key)
+        except ValidationError:
+            self.reload()
+            return self._find_purpose(key)
+
+    def _find_purpose(self, key: str) -> Purpose:
         p = self._dm.purpose(key)
         if p is not None:
             return p
@@ -154,7 +180,10 @@ class ConsentService:
         All or nothing: one invalid submission (unknown purpose, missing notice) rejects the
         batch before anything is written.
         """
-        self.reload()
+        now = time.monotonic()
+        if now - self._last_reload >= self.index.max_staleness:
+            self._last_reload = now
+            self.reload()
         rows: list[dict[str, Any]] = []
         applied: list[str] = []
         warnings: list[str] = []
@@ -279,7 +308,11 @@ class ConsentService:
                     f"only informed if you can show what the person read ({j.code})"
                 )
             return None
-        return get_notice(self.store, event.notice_version)
+        wanted = event.notice_version.lower()
+        cached = [n for n in self._notices if n.version.startswith(wanted)]
+        if len(cached) == 1 and len(wanted) >= 16:
+            return cached[0]
+        return get_notice(self.store, event.notice_version)  # newer than our cache, or an error
 
     def _validity(
         self,
@@ -384,12 +417,7 @@ class ConsentService:
                 "valid": v["valid"],
                 "updated_at": v["created_at"],
             }
-        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        stmt = dialect_insert(_state)
-        columns = [c for c in _STATE_COLUMNS if c not in ("subject", "purpose")]
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["subject", "purpose"], set_={c: stmt.excluded[c] for c in columns}
-        )
+        stmt = _upsert_statement(conn.dialect.name)
         conn.execute(stmt, list(latest.values()))
 
     # -- reading -----------------------------------------------------------------------------
