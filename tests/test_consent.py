@@ -341,3 +341,19 @@ def test_other_process_data_map_changes_are_seen(
     assert proc.exitcode == 0
     p = svc.may_use("c-12", "size_advice", [], "EU")  # max_staleness=0: polled at once
     assert not p.allowed and "no consent recorded" in p.reason
+
+
+def test_gpc_mechanism_records_each_covered_purpose_once(svc: ConsentService) -> None:
+    result = svc.record(
+        ConsentEventIn(
+            subject="c-13",
+            purposes=["targeted_offers", "analytics"],
+            decision="denied",
+            mechanism="gpc_signal",
+            jurisdiction="US-CA",
+        )
+    )
+    purposes = [e.purpose for e in result.events]
+    assert len(purposes) == len(set(purposes))
+    assert set(result.gpc_applied) <= set(purposes)
+    assert "targeted_offers" in result.gpc_applied

@@ -202,6 +202,14 @@ class ConsentService:
         j = self.jurisdiction(event.jurisdiction)
         subject = self.pseudonyms.pseudonym(event.subject)
         choices = self._choices(event)
+        gpc_rule = j.gpc_rule()
+        applies_gpc = (gpc or event.mechanism is Mechanism.GPC_SIGNAL) and gpc_rule.honoured
+        if applies_gpc:  # purposes the signal covers are recorded once, by the GPC loop below
+            choices = [
+                (p, d)
+                for p, d in choices
+                if not j.gpc_opts_out(self.rules.purpose_type_of(p.data_use))
+            ]
         notice = self._notice_for(event, choices, j)
         warnings: list[str] = []
         rows: list[dict[str, Any]] = []
@@ -223,8 +231,7 @@ class ConsentService:
                 )
             )
         gpc_applied: list[str] = []
-        gpc_rule = j.gpc_rule()
-        if (gpc or event.mechanism is Mechanism.GPC_SIGNAL) and gpc_rule.honoured:
+        if applies_gpc:
             for purpose in self._dm.purposes:
                 pt = self.rules.purpose_type_of(purpose.data_use)
                 if j.gpc_opts_out(pt):

@@ -82,6 +82,12 @@ def run_demo(directory: Path, echo: Echo = print) -> DemoResult:
             (reports / "dataflow.svg").write_text(render_graph(dm, "svg"))
             result.reports["dataflow.mmd"] = reports / "dataflow.mmd"
             result.reports["dataflow.svg"] = reports / "dataflow.svg"
+        with step("consent ledger (every mechanism, EU / US-CA / BR)"):
+            from trustcart.demo.consent import run_consent_step
+
+            consent = run_consent_step(ws, reports, echo)
+            if consent.proof is not None:
+                result.reports[consent.proof.name] = consent.proof
         with step("evidence ledgers"):
             checks = [ws.store.log(n).verify() for n in ws.store.log_names()]
             result.ledgers_ok = all(c.ok for c in checks)
