@@ -9,6 +9,7 @@ from trustcart.api.errors import install_error_handlers
 from trustcart.api.logging import install_access_log
 from trustcart.api.routers import catalog, consent, keys, ledgers, rules
 from trustcart.api.schemas import Health
+from trustcart.web import router as privacy_pages
 from trustcart.workspace import Workspace
 
 
@@ -41,6 +42,7 @@ def create_app(workspace: Workspace) -> FastAPI:
     app.include_router(ledgers.router)
     app.include_router(keys.router)
     app.include_router(rules.router)
+    app.include_router(privacy_pages)  # end-user pages under /privacy (no API key)
     return app
 
 
