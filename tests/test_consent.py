@@ -357,3 +357,37 @@ def test_gpc_mechanism_records_each_covered_purpose_once(svc: ConsentService) ->
     assert len(purposes) == len(set(purposes))
     assert set(result.gpc_applied) <= set(purposes)
     assert "targeted_offers" in result.gpc_applied
+
+
+@pytest.mark.parametrize(
+    ("statement", "reason"),
+    [
+        ("UPDATE consent_events SET decision = 'granted' WHERE seq = 2", "decision differs"),
+        ("DELETE FROM consent_events WHERE seq = 2", "deleted"),
+        (
+            "UPDATE consent_state SET decision = 'granted' WHERE decision = 'withdrawn'",
+            "consent_state",
+        ),
+    ],
+)
+def test_edits_to_consent_tables_are_detected(
+    svc: ConsentService, workspace: Workspace, statement: str, reason: str
+) -> None:
+    from trustcart.consent import verify_consent_copies
+
+    grant(svc, "c-14", ["personalization"])
+    svc.record(
+        ConsentEventIn(
+            subject="c-14",
+            purposes=["personalization"],
+            decision="withdrawn",
+            mechanism="preference_center",
+            jurisdiction="EU",
+        )
+    )
+    assert verify_consent_copies(workspace.store).ok
+    with workspace.store.write() as conn:
+        conn.execute(text(statement))
+    check = verify_consent_copies(workspace.store)
+    assert not check.ok and reason in (check.reason or "")
+    assert workspace.store.log(CONSENT_LOG).verify().ok  # the chain itself is untouched

@@ -47,13 +47,32 @@ def verify(
                 f"no log named {', '.join(missing)}; existing: {', '.join(known) or 'none'}"
             )
         results = [ws.store.log(n).verify() for n in wanted]
+        copies = None
+        if "consent" in wanted:
+            from trustcart.consent import verify_consent_copies
+
+            copies = verify_consent_copies(ws.store)
+    rows = [r.to_dict() for r in results]
+    if copies is not None:
+        rows.append(
+            {
+                "log": "consent (tables vs ledger)",
+                "ok": copies.ok,
+                "checked": copies.checked,
+                "first_bad": copies.first_bad,
+                "reason": copies.reason,
+            }
+        )
     if fmt is OutputFormat.json:
-        print_json([r.to_dict() for r in results])
+        print_json(rows)
     else:
         print_table(
             "Ledger verification",
             ["log", "ok", "checked", "first bad", "reason"],
-            [(r.log, "yes" if r.ok else "NO", r.checked, r.first_bad, r.reason) for r in results],
+            [
+                (r["log"], "yes" if r["ok"] else "NO", r["checked"], r["first_bad"], r["reason"])
+                for r in rows
+            ],
         )
-    if not all(r.ok for r in results):
+    if not all(r["ok"] for r in rows):
         raise typer.Exit(1)

@@ -11,6 +11,7 @@ svc.may_use("c-42", "personalization", ["user.behavior.purchase_history"], "EU")
 from __future__ import annotations
 
 from trustcart.consent.index import CONSENT_LOG, ConsentIndex
+from trustcart.consent.integrity import CopyCheck, verify_consent_copies
 from trustcart.consent.model import (
     ConsentEventIn,
     Decision,
@@ -37,6 +38,7 @@ __all__ = [
     "ConsentEventIn",
     "ConsentIndex",
     "ConsentService",
+    "CopyCheck",
     "Decision",
     "Evidence",
     "Mechanism",
@@ -53,4 +55,5 @@ __all__ = [
     "proof_html",
     "register_notice",
     "text_hash",
+    "verify_consent_copies",
 ]
