@@ -57,16 +57,16 @@ def test_record_check_state_proof(api: tuple[TestClient, dict[str, dict[str, str
     }
     p = client.post("/v1/consent/check", headers=svc, json=check).json()
     assert p["allowed"] and p["evidence_event_ids"] == [events[0]["id"]]
-    state = client.get("/v1/consent/cust-1", headers=keys["support"]).json()["purposes"]
+    state = client.get("/v1/consent/subjects/cust-1", headers=keys["support"]).json()["purposes"]
     assert state["personalization"]["decision"] == "granted"
-    proof = client.get("/v1/consent/cust-1/proof", headers=keys["support"]).json()
+    proof = client.get("/v1/consent/subjects/cust-1/proof", headers=keys["support"]).json()
     assert len(proof["events"]) == 2 and version in proof["notices"]
     html = client.get(
-        "/v1/consent/cust-1/proof", params={"format": "html"}, headers=keys["support"]
+        "/v1/consent/subjects/cust-1/proof", params={"format": "html"}, headers=keys["support"]
     )
     assert html.headers["content-type"].startswith("text/html") and "Proof of consent" in html.text
     # Analysts get aggregates only.
-    assert client.get("/v1/consent/cust-1", headers=keys["analyst"]).status_code == 403
+    assert client.get("/v1/consent/subjects/cust-1", headers=keys["analyst"]).status_code == 403
     stats = client.get("/v1/consent/stats", headers=keys["analyst"]).json()
     assert sum(row["granted"] for row in stats) == 2
 

@@ -122,7 +122,7 @@ def test_acknowledged_events_survive_sigkill(
             assert ws.store.log(CONSENT_LOG).verify().ok
             assert verify_consent_copies(ws.store).ok
         r = httpx.get(
-            f"http://127.0.0.1:{port}/v1/consent/crash-1",
+            f"http://127.0.0.1:{port}/v1/consent/subjects/crash-1",
             headers={"Authorization": f"Bearer {key}"},
         )
         assert r.json()["purposes"]["personalization"]["decision"] == "granted"

@@ -8,7 +8,7 @@ import trustcart
 from trustcart.api.errors import install_error_handlers
 from trustcart.api.logging import install_access_log
 from trustcart.api.routers import catalog, consent, keys, ledgers, rules
-from trustcart.api.schemas import Health
+from trustcart.api.schemas import ErrorBody, Health
 from trustcart.web import router as privacy_pages
 from trustcart.workspace import Workspace
 
@@ -27,6 +27,14 @@ def create_app(workspace: Workspace) -> FastAPI:
             "Authenticate with `Authorization: Bearer <key>` (create keys with "
             "`trustcart keys create --role ROLE`)."
         ),
+        # Every route may answer these with the error body; documenting them keeps the
+        # OpenAPI contract true (the schemathesis fuzz test checks responses against it).
+        responses={
+            400: {"model": ErrorBody, "description": "Bad request"},
+            404: {"model": ErrorBody, "description": "Not found"},
+            409: {"model": ErrorBody, "description": "Conflict"},
+            422: {"model": ErrorBody, "description": "Invalid input: the message says what to fix"},
+        },
     )
     app.state.workspace = workspace
     install_error_handlers(app)

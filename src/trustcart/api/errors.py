@@ -4,6 +4,7 @@ and a bare 500 with no traceback for our own."""
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,6 +18,26 @@ log = logging.getLogger("trustcart.api")
 
 def _loc(parts: tuple[object, ...] | list[object]) -> str:
     return ".".join(str(p) for p in parts)
+
+
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Methods the OpenAPI document declares for the route template matching ``path``."""
+    patterns: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
+        app.state, "_allow_patterns", None
+    )
+    if patterns is None:
+        patterns = []
+        for template, operations in app.openapi().get("paths", {}).items():
+            regex = re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template))
+            patterns.append((re.compile(f"^{regex}$"), sorted(m.upper() for m in operations)))
+        app.state._allow_patterns = patterns
+    allowed: set[str] = set()
+    for pattern, methods in patterns:
+        if pattern.match(path):  # several templates can match (/x/{id} and /x/{kind})
+            if "[^/]+" not in pattern.pattern:
+                return methods  # an exact, parameter-free route is the one meant
+            allowed.update(methods)
+    return sorted(allowed)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -39,12 +60,20 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        headers = dict(getattr(exc, "headers", None) or {})
+        message = str(exc.detail)
+        if exc.status_code == 405:
+            # Starlette lists only the first matching route's methods; list every one.
+            allowed = _allowed_methods(app, request.url.path)
+            if allowed:
+                headers["Allow"] = ", ".join(allowed)
+                message = f"method {request.method} not allowed here; use {', '.join(allowed)}"
         return JSONResponse(
-            {"error": code, "message": str(exc.detail), "details": None},
+            {"error": code, "message": message, "details": None},
             status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
 
     @app.exception_handler(Exception)

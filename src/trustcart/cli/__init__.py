@@ -14,7 +14,17 @@ import typer
 from typer import _click  # typer vendors click; its Context is the one passed here
 from typer.core import TyperGroup
 
-from trustcart.cli import catalog, consent, db, demo, keys, ledger, rules, serve
+from trustcart.cli import (
+    audit,
+    catalog,
+    consent,
+    db,
+    demo,
+    keys,
+    ledger,
+    rules,
+    serve,
+)
 from trustcart.cli._common import err_console, report_error
 from trustcart.errors import TrustCartError
 
@@ -80,6 +90,7 @@ def init(
 
 app.command()(serve.serve)
 app.command()(demo.demo)
+app.command()(audit.audit)
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(consent.app, name="consent")
 app.add_typer(db.app, name="db")

@@ -154,6 +154,21 @@ class ConsentState(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class FairnessAudit(Base):
+    """One fairness audit: what was audited (with a fingerprint), how, and the full result."""
+
+    __tablename__ = "fairness_audits"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(Text)
+    # sha256 over the source files' digests; NULL for a database table (see the fingerprint)
+    source_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    source_fingerprint: Mapped[str] = mapped_column(Text)  # JSON: files+sha256 or table+rows
+    parameters: Mapped[str] = mapped_column(Text)  # JSON
+    result: Mapped[str] = mapped_column(Text)  # JSON (AuditResult.to_dict())
+
+
 def table_of(model: type[Base]) -> Table:
     """The Core ``Table`` of a model, typed (``__table__`` is typed as a generic FromClause)."""
     return cast(Table, model.__table__)

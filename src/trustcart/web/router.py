@@ -29,12 +29,17 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from trustcart.api.routers.consent import get_consent
+from trustcart.api.schemas import ErrorBody
 from trustcart.consent import ConsentService, Evidence, Mechanism, RecordedEvent
 from trustcart.errors import AuthenticationError, NotFound, TrustCartError, ValidationError
 from trustcart.rules import Jurisdiction
 from trustcart.web import view
 
 router = APIRouter(prefix="/privacy", tags=["privacy pages"])
+#: The shopper endpoints answer 401 for a forged or expired preference token.
+_SHOPPER_AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Invalid or expired preference token"}
+}
 ConsentDep = Annotated[ConsentService, Depends(get_consent)]
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -136,7 +141,9 @@ def _evidence(request: Request, page: str | None, element: str | None) -> Eviden
 # --- pages ------------------------------------------------------------------------------------
 
 
-@router.get("/preferences", name="preferences_page", response_class=HTMLResponse)
+@router.get(
+    "/preferences", name="preferences_page", response_class=HTMLResponse, include_in_schema=False
+)
 def preferences_page(
     request: Request,
     svc: ConsentDep,
@@ -177,7 +184,9 @@ def preferences_page(
     )
 
 
-@router.post("/preferences", name="preferences_submit", response_model=None)
+@router.post(
+    "/preferences", name="preferences_submit", response_model=None, include_in_schema=False
+)
 async def preferences_submit(request: Request, svc: ConsentDep, sec_gpc: SecGpc = None) -> Response:
     """The preference form without JavaScript: record, then show the page again (303).
 
@@ -231,7 +240,7 @@ async def preferences_submit(request: Request, svc: ConsentDep, sec_gpc: SecGpc 
     return RedirectResponse(url, status_code=303, headers=_PRIVATE)
 
 
-@router.get("/notice", name="privacy_notice", response_class=HTMLResponse)
+@router.get("/notice", name="privacy_notice", response_class=HTMLResponse, include_in_schema=False)
 def notice_page(request: Request, svc: ConsentDep) -> HTMLResponse:
     """The current full privacy notice, exactly as registered (its version is what consent
     events name)."""
@@ -242,7 +251,9 @@ def notice_page(request: Request, svc: ConsentDep) -> HTMLResponse:
     return _render(request, "notice.html.j2", notice=notice, blocks=view.notice_blocks(notice.text))
 
 
-@router.get("/example", name="privacy_example", response_class=HTMLResponse)
+@router.get(
+    "/example", name="privacy_example", response_class=HTMLResponse, include_in_schema=False
+)
 def example_page(
     request: Request,
     jurisdiction: Annotated[Code, Query()] = "EU",
@@ -260,13 +271,15 @@ def example_page(
     )
 
 
-@router.get("/embed.js", name="privacy_embed", response_class=FileResponse)
+@router.get("/embed.js", name="privacy_embed", response_class=FileResponse, include_in_schema=False)
 def embed_js() -> FileResponse:
     """The one script a shop includes (banner, just-in-time notices, GPC)."""
     return _static_file("embed.js", cache="public, max-age=300")
 
 
-@router.get("/static/{name}", name="privacy_static", response_class=FileResponse)
+@router.get(
+    "/static/{name}", name="privacy_static", response_class=FileResponse, include_in_schema=False
+)
 def static_file(name: str) -> Response:
     """The pages' own CSS and JS (a fixed list: no path from the URL reaches the disk)."""
     if name not in _STATIC_TYPES:
@@ -462,7 +475,9 @@ def get_config(
     )
 
 
-@router.get("/api/state", name="privacy_state", response_model=StateOut)
+@router.get(
+    "/api/state", name="privacy_state", response_model=StateOut, responses=_SHOPPER_AUTH_ERRORS
+)
 def get_state(
     response: Response,
     svc: ConsentDep,
@@ -478,7 +493,13 @@ def get_state(
     return StateOut(jurisdiction=j.code, purposes=_state_out(states))
 
 
-@router.post("/api/choices", name="privacy_choices", response_model=ChoicesOut, status_code=201)
+@router.post(
+    "/api/choices",
+    name="privacy_choices",
+    response_model=ChoicesOut,
+    status_code=201,
+    responses=_SHOPPER_AUTH_ERRORS,
+)
 def post_choices(
     body: ChoicesIn,
     request: Request,

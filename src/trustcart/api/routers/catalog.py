@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
 from trustcart.api.auth import get_workspace, requires
@@ -15,6 +15,13 @@ from trustcart.governance import Scope
 from trustcart.workspace import Workspace
 
 router = APIRouter(prefix="/v1/catalog", tags=["catalog"])
+
+
+def _text(*media: str) -> dict[str, Any]:
+    """OpenAPI ``content`` for non-JSON answers (each a string / binary body)."""
+    return {m: {"schema": {"type": "string"}} for m in media}
+
+
 WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
 _KEY = Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:\-]+$")
 
@@ -86,10 +93,9 @@ def delete_object(
 
 @router.get(
     "/ropa",
-    response_class=PlainTextResponse,
     **requires(
         Scope.CATALOG_READ,
-        responses={200: {"content": {"text/markdown": {}, "text/html": {}, "text/csv": {}}}},
+        responses={200: {"content": _text("text/markdown", "text/html", "text/csv")}},
     ),
 )
 def get_ropa(
@@ -108,7 +114,7 @@ def get_ropa(
     "/notice",
     response_model=NoticeOut,
     **requires(
-        Scope.CATALOG_READ, responses={200: {"content": {"text/markdown": {}, "text/html": {}}}}
+        Scope.CATALOG_READ, responses={200: {"content": _text("text/markdown", "text/html")}}
     ),
 )
 def get_notice(
@@ -139,10 +145,9 @@ def get_notice(
 
 @router.get(
     "/graph",
-    response_class=PlainTextResponse,
     **requires(
         Scope.CATALOG_READ,
-        responses={200: {"content": {"image/svg+xml": {}, "image/png": {}, "text/plain": {}}}},
+        responses={200: {"content": _text("image/svg+xml", "image/png", "text/plain")}},
     ),
 )
 def get_graph(

@@ -253,7 +253,7 @@ def get_stats(
     return consent_rates(ws.store, since=since, until=until)
 
 
-@router.get("/{subject}", response_model=StateOut, **requires(Scope.CONSENT_READ))
+@router.get("/subjects/{subject}", response_model=StateOut, **requires(Scope.CONSENT_READ))
 def get_state(subject: SubjectPath, svc: ConsentDep) -> StateOut:
     """A person's latest choice per purpose."""
     state = svc.state(subject)
@@ -274,7 +274,7 @@ def get_state(subject: SubjectPath, svc: ConsentDep) -> StateOut:
 
 
 @router.get(
-    "/{subject}/proof",
+    "/subjects/{subject}/proof",
     **requires(Scope.CONSENT_READ, responses={200: {"content": {"text/html": {}}}}),
 )
 def get_proof(

@@ -1,0 +1,224 @@
+"""Fairness audit at scale: TrustCart (Ibis on DuckDB) vs fairlearn, pandas and raw DuckDB.
+
+Generates N rows (default 10,000,000) with 5 groups, a binary outcome, a ground-truth label
+and a continuous outcome into Parquet, then times, each in a fresh subprocess so peak RSS is
+per method (``ru_maxrss`` of that process):
+
+- TrustCart ``audit`` binary + label (selection rate, TPR, FPR, Wilson CIs, z-tests, Holm,
+  findings; includes sha256 of the file) and continuous (mean, SD, median, p10, p90, Welch,
+  exact engine-side KS);
+- fairlearn ``MetricFrame`` (selection_rate, TPR, FPR by group) after ``pd.read_parquet``. At
+  more than ``FAIRLEARN_MAX`` rows it runs on the first ``FAIRLEARN_MAX`` rows and the time is
+  extrapolated linearly (marked "extrapolated"); its memory is then that of the subsample;
+- pandas: ``read_parquet`` + ``groupby`` of the same sums (selection rate, TPR, FPR);
+- DuckDB floor: one hand-written SQL GROUP BY of the same conditional sums over the file.
+
+Targets: ≥ 30× faster than MetricFrame, within 3× of the DuckDB floor, peak RSS ≤ 2× the
+Parquet size.
+
+    .venv/bin/python bench/audit.py [N]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+FAIRLEARN_MAX = 1_000_000
+GROUPS = ["g1", "g2", "g3", "g4", "g5"]
+
+
+def generate(path: Path, n: int, seed: int = 42) -> None:
+    """Write the synthetic decision log in 1M-row row groups (bounded memory)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    rates = np.array([0.50, 0.47, 0.45, 0.42, 0.36])
+    writer = None
+    try:
+        for start in range(0, n, 1_000_000):
+            m = min(1_000_000, n - start)
+            g = rng.integers(0, 5, m)
+            label = (rng.random(m) < 0.5).astype(np.int8)
+            y = (rng.random(m) < rates[g] + 0.1 * label).astype(np.int8)
+            score = rng.normal(50.0, 10.0, m) - 2.0 * g
+            batch = pa.table(
+                {
+                    "group": pa.DictionaryArray.from_arrays(
+                        pa.array(g.astype(np.int32)), pa.array(GROUPS)
+                    ),
+                    "y": y,
+                    "label": label,
+                    "score": score,
+                }
+            )
+            if writer is None:
+                writer = pq.ParquetWriter(path, batch.schema)
+            writer.write_table(batch)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run(method: str, path: str, n: int) -> dict[str, float | str]:
+    """One measurement, in this (fresh) process."""
+    note = ""
+    if method == "baseline":
+        import duckdb
+        import pandas
+
+        import trustcart.fairness
+
+        del duckdb, pandas, trustcart
+        t0 = time.perf_counter()
+    elif method.startswith("trustcart"):
+        from trustcart.fairness import audit
+
+        t0 = time.perf_counter()
+        if method == "trustcart_binary":
+            audit(path, ["group"], "y", label="label")
+        else:
+            audit(path, ["group"], "score", kind="continuous")
+    elif method == "fairlearn":
+        import warnings
+
+        import pandas as pd
+        from fairlearn.metrics import (
+            MetricFrame,
+            false_positive_rate,
+            selection_rate,
+            true_positive_rate,
+        )
+
+        t0 = time.perf_counter()
+        df = pd.read_parquet(path, columns=["group", "y", "label"])
+        if len(df) > FAIRLEARN_MAX:
+            df = df.iloc[:FAIRLEARN_MAX]
+            note = f"extrapolated ×{n / FAIRLEARN_MAX:g} from {FAIRLEARN_MAX:,} rows"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _ = MetricFrame(
+                metrics={
+                    "selection_rate": selection_rate,
+                    "true_positive_rate": true_positive_rate,
+                    "false_positive_rate": false_positive_rate,
+                },
+                y_true=df["label"],
+                y_pred=df["y"],
+                sensitive_features=df["group"],
+            ).by_group
+    elif method == "pandas":
+        import pandas as pd
+
+        t0 = time.perf_counter()
+        df = pd.read_parquet(path, columns=["group", "y", "label"])
+        df["tp"] = df["y"] & df["label"]
+        df["fp"] = df["y"] & (1 - df["label"])
+        agg = df.groupby("group", observed=True).agg(
+            n=("y", "size"),
+            pos=("y", "sum"),
+            lp=("label", "sum"),
+            tp=("tp", "sum"),
+            fp=("fp", "sum"),
+        )
+        _ = (agg.pos / agg.n, agg.tp / agg.lp, agg.fp / (agg.n - agg.lp))
+    elif method == "duckdb_floor":
+        import duckdb
+
+        t0 = time.perf_counter()
+        duckdb.sql(
+            f"""SELECT "group", count(*), sum(y), sum(label), sum(y * label),
+                       sum(y * (1 - label))
+                FROM read_parquet('{path}') GROUP BY 1"""
+        ).fetchall()
+    else:
+        raise SystemExit(f"unknown method {method}")
+    elapsed = time.perf_counter() - t0
+    if note:
+        elapsed *= n / FAIRLEARN_MAX
+    return {"method": method, "seconds": elapsed, "peak_rss_mib": _peak_mib(), "note": note}
+
+
+def measure(method: str, path: Path, n: int) -> dict[str, float | str]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--run", method, str(path), str(n)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    result: dict[str, float | str] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--run":
+        print(json.dumps(run(sys.argv[2], sys.argv[3], int(sys.argv[4]))))
+        return
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "decisions.parquet"
+        t0 = time.perf_counter()
+        generate(path, n)
+        size_mib = path.stat().st_size / 2**20
+        print(
+            f"generated {n:,} rows ({size_mib:.1f} MiB Parquet) in "
+            f"{time.perf_counter() - t0:.1f} s; {os.cpu_count()} CPUs"
+        )
+        methods = [
+            "baseline",
+            "duckdb_floor",
+            "trustcart_binary",
+            "trustcart_continuous",
+            "pandas",
+            "fairlearn",
+        ]
+        res = {m: measure(m, path, n) for m in methods}
+    base = res["baseline"]["peak_rss_mib"]
+    floor = float(res["duckdb_floor"]["seconds"])
+    mf = float(res["fairlearn"]["seconds"])
+    print()
+    print(
+        f"| method ({n:,} rows) | wall s | peak RSS MiB | RSS − baseline | vs DuckDB floor "
+        "| MetricFrame ÷ this | note |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for m in methods[1:]:
+        r = res[m]
+        s, rss = float(r["seconds"]), float(r["peak_rss_mib"])
+        print(
+            f"| {m} | {s:.3f} | {rss:.0f} | {rss - float(base):.0f} | {s / floor:.2f}× "
+            f"| {mf / s:.1f}× | {r['note']} |"
+        )
+    tb, tc = res["trustcart_binary"], res["trustcart_continuous"]
+    peak = max(float(tb["peak_rss_mib"]), float(tc["peak_rss_mib"]))
+    print()
+    print(
+        f"baseline RSS (python + imports, no work): {float(base):.0f} MiB; "
+        f"Parquet size {size_mib:.1f} MiB"
+    )
+    print("targets:")
+    print(f"- ≥30× faster than MetricFrame (binary+label): {mf / float(tb['seconds']):.1f}×")
+    print(
+        f"- within 3× of the DuckDB floor (binary+label): {float(tb['seconds']) / floor:.2f}×; "
+        f"continuous: {float(tc['seconds']) / floor:.2f}×"
+    )
+    print(
+        f"- peak RSS ≤ 2× Parquet size: TrustCart peak {peak:.0f} MiB = "
+        f"{peak / size_mib:.1f}× ({(peak - float(base)) / size_mib:.1f}× above baseline)"
+    )
+
+
+if __name__ == "__main__":
+    main()

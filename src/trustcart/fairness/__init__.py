@@ -1,0 +1,26 @@
+"""Fairness audits at any scale: group metrics computed where the data lives.
+
+Library first: :func:`audit` returns an :class:`AuditResult`; the ``trustcart audit`` command
+only parses options, calls it, renders and stores. Metric names and definitions follow
+``fairlearn.metrics`` where fairlearn has them; the arithmetic runs in DuckDB or PostgreSQL
+through Ibis, so only per-group aggregates reach Python.
+"""
+
+from trustcart.fairness.engine import DEFAULT_MIN_GROUP_SIZE, KINDS, Kind, audit
+from trustcart.fairness.findings import FOUR_FIFTHS_RULE, Finding, Thresholds
+from trustcart.fairness.result import AuditResult, Cell
+from trustcart.fairness.sources import Source, open_source
+
+__all__ = [
+    "DEFAULT_MIN_GROUP_SIZE",
+    "FOUR_FIFTHS_RULE",
+    "KINDS",
+    "AuditResult",
+    "Cell",
+    "Finding",
+    "Kind",
+    "Source",
+    "Thresholds",
+    "audit",
+    "open_source",
+]

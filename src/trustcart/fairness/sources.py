@@ -1,0 +1,157 @@
+"""Where audit data comes from: files read by DuckDB, or a live database table.
+
+Why Ibis: an audit is written once as an Ibis expression and runs where the data lives —
+DuckDB over Parquet/CSV by default, PostgreSQL for a live database — so only per-group
+aggregates ever reach Python. Opening a source also fingerprints it (sha256 of the files, or
+table name + row count) so a stored audit says exactly what it looked at.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import ibis
+import ibis.expr.types as ir
+
+from trustcart.errors import NotFound, ValidationError
+
+_FILE_SUFFIXES = (".parquet", ".pq", ".csv", ".csv.gz", ".tsv")
+_PG_SCHEMES = ("postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2")
+
+
+@dataclass
+class Source:
+    """An opened audit source: an Ibis table plus what identifies it."""
+
+    table: ir.Table
+    description: str
+    backend: str
+    fingerprint: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready description (stored with every audit)."""
+        return {
+            "description": self.description,
+            "backend": self.backend,
+            "fingerprint": self.fingerprint,
+        }
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB chunks (constant memory)."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _redact(url: str) -> str:
+    """The URL without its password (descriptions are stored and printed)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _files(source: str) -> list[Path]:
+    path = Path(source)
+    if path.is_dir():
+        found = sorted(p for p in path.iterdir() if p.name.endswith(_FILE_SUFFIXES))
+        if not found:
+            raise NotFound(f"folder {source} holds no .parquet or .csv file")
+        return found
+    if any(ch in source for ch in "*?["):
+        found = sorted(Path(p) for p in glob.glob(source))
+        if not found:
+            raise NotFound(f"no file matches {source}")
+        return found
+    if not path.exists():
+        raise NotFound(f"source file {source} does not exist")
+    return [path]
+
+
+def open_files(source: str | os.PathLike[str]) -> Source:
+    """Open Parquet or CSV file(s) — a path, a folder or a glob — with in-memory DuckDB."""
+    files = _files(os.fspath(source))
+    kinds = {"csv" if f.name.endswith((".csv", ".csv.gz", ".tsv")) else "parquet" for f in files}
+    if len(kinds) > 1:
+        raise ValidationError(f"{source}: mixes CSV and Parquet files; audit one format at once")
+    unknown = [f for f in files if not f.name.endswith(_FILE_SUFFIXES)]
+    if unknown:
+        raise ValidationError(
+            f"{unknown[0]}: unknown file type; give a .parquet or .csv file (or an Ibis URL "
+            "such as postgres://user@host/db with --table)"
+        )
+    con = ibis.duckdb.connect()
+    paths = [str(f) for f in files]
+    try:
+        table = con.read_csv(paths) if kinds == {"csv"} else con.read_parquet(paths)
+    except Exception as exc:  # duckdb raises its own hierarchy; the message names the problem
+        raise ValidationError(f"cannot read {source}: {exc}") from None
+    fingerprint = {"files": [{"path": str(f), "sha256": sha256_file(f)} for f in files]}
+    return Source(table, os.fspath(source), "duckdb", fingerprint)
+
+
+def open_table_url(url: str, table: str | None) -> Source:
+    """Open ``table`` in the database at an Ibis URL (PostgreSQL today)."""
+    scheme = url.split("://", 1)[0].lower()
+    if table is None:
+        raise ValidationError(
+            f"{_redact(url)} is a database: name the table to audit with --table NAME"
+        )
+    if scheme in _PG_SCHEMES:
+        ibis_url = "postgres://" + url.split("://", 1)[1]
+        try:
+            con = ibis.connect(ibis_url)
+        except Exception as exc:
+            raise ValidationError(f"cannot connect to {_redact(url)}: {exc}") from None
+        schema, _, name = table.rpartition(".")
+        try:
+            t = con.table(name, database=schema or None)
+        except Exception:
+            available = sorted(con.list_tables(database=schema or None))
+            raise NotFound(
+                f"table {table!r} not found in {_redact(url)}; tables there: "
+                + (", ".join(available) or "(none)")
+            ) from None
+        rows = int(t.count().execute())
+        return Source(
+            t, f"{_redact(url)} table {table}", "postgres", {"table": table, "rows": rows}
+        )
+    raise ValidationError(f"unsupported database URL scheme {scheme!r}: use postgres://…")
+
+
+def open_source(source: str | os.PathLike[str] | ir.Table, *, table: str | None = None) -> Source:
+    """Open what ``trustcart audit SOURCE`` names.
+
+    ``SOURCE`` is a ``.parquet``/``.csv`` path (or a folder/glob of them), an Ibis URL of a
+    database (``postgres://…``, with ``table``), or an Ibis table expression (library use).
+    """
+    if isinstance(source, ir.Table):
+        return Source(source, "ibis table expression", source.get_backend().name, {})
+    text = os.fspath(source)
+    if text == "decisions":
+        raise NotFound(
+            "source 'decisions' (the decision gateway's log) does not exist yet: the gateway "
+            "lands in a later release; export decisions to Parquet/CSV or give a database "
+            "table meanwhile"
+        )
+    scheme = text.split("://", 1)[0].lower() if "://" in text else ""
+    if scheme in ("spark", "pyspark", "sc", "spark-connect"):
+        raise ValidationError(
+            "the Spark backend is not available yet (it lands in a later release); audit a "
+            "Parquet export with DuckDB or a PostgreSQL table meanwhile"
+        )
+    if scheme:
+        return open_table_url(text, table)
+    if table is not None:
+        raise ValidationError(f"--table applies to database URLs only, not to the file {text}")
+    return open_files(text)
