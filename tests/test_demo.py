@@ -20,7 +20,7 @@ def test_packaged_example_is_the_repo_example() -> None:
 
 def test_demo_writes_reports_and_reruns(tmp_path: Path) -> None:
     lines: list[str] = []
-    result = run_demo(tmp_path / "demo", echo=lines.append)
+    result = run_demo(tmp_path / "demo", echo=lines.append, customers=300)
     assert result.ledgers_ok
     dm = load_manifest(example_manifest())
     rows = list(csv.DictReader(io.StringIO(result.reports["ropa.csv"].read_text())))
@@ -31,11 +31,27 @@ def test_demo_writes_reports_and_reruns(tmp_path: Path) -> None:
     n = len(dm.objects())
     assert any(f"{n} created" in line for line in lines)
     again: list[str] = []
-    run_demo(tmp_path / "demo", echo=again.append)
+    run_demo(tmp_path / "demo", echo=again.append, customers=300)
     assert any(f"0 created, 0 updated, {n} unchanged" in line for line in again)
 
 
 def test_demo_command(tmp_path: Path) -> None:
-    r = CliRunner().invoke(app, ["demo", str(tmp_path / "d")])
+    r = CliRunner().invoke(app, ["demo", str(tmp_path / "d"), "--customers", "200"])
     assert r.exit_code == 0, r.stderr
     assert "chain intact" in r.stdout
+
+
+def test_same_seed_same_consent_data(tmp_path: Path) -> None:
+    from trustcart.consent import consent_rates
+    from trustcart.workspace import Workspace
+
+    def counts(name: str, seed: int) -> list[tuple[str, str, int, int]]:
+        run_demo(tmp_path / name, echo=lambda _: None, customers=200, seed=seed)
+        with Workspace.open(tmp_path / name) as ws:
+            return sorted(
+                (r["purpose"], r["mechanism"], r["events"], r["granted"])
+                for r in consent_rates(ws.store)
+            )
+
+    assert counts("a", 1) == counts("b", 1)
+    assert counts("a", 1) != counts("c", 2)

@@ -14,12 +14,19 @@ def demo(
     directory: Annotated[
         Path, typer.Argument(help="Workspace folder for the demo (reused if it exists).")
     ] = Path("trustcart-demo"),
+    customers: Annotated[
+        int, typer.Option(min=10, max=1_000_000, help="Synthetic customers.")
+    ] = 3000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 20261125,
 ) -> None:
     """Build the StyleSense demo workspace and write its reports."""
     from trustcart.demo import run_demo
 
     result = run_demo(
-        directory, echo=lambda line: console.print(line, highlight=False, soft_wrap=True)
+        directory,
+        echo=lambda line: console.print(line, highlight=False, soft_wrap=True),
+        customers=customers,
+        seed=seed,
     )
     if not result.ledgers_ok:
         raise typer.Exit(1)

@@ -35,8 +35,14 @@ class DemoResult:
     seconds: float = 0.0
 
 
-def run_demo(directory: Path, echo: Echo = print) -> DemoResult:
-    """Run the demo in ``directory`` (created if needed; re-running it is safe)."""
+def run_demo(
+    directory: Path, echo: Echo = print, *, customers: int = 3000, seed: int = 20261125
+) -> DemoResult:
+    """Run the demo in ``directory`` (created if needed; re-running it is safe).
+
+    ``customers`` and ``seed`` size and fix the synthetic shop: the same seed gives the same
+    ledger, so figures in docs and tests are reproducible.
+    """
     from trustcart.catalog import load_manifest, render_graph, render_notice, render_ropa
     from trustcart.catalog.repository import load_datamap, save_datamap
 
@@ -85,7 +91,7 @@ def run_demo(directory: Path, echo: Echo = print) -> DemoResult:
         with step("consent ledger (every mechanism, EU / US-CA / BR)"):
             from trustcart.demo.consent import run_consent_step
 
-            consent = run_consent_step(ws, reports, echo)
+            consent = run_consent_step(ws, reports, echo, customers=customers, seed=seed)
             if consent.proof is not None:
                 result.reports[consent.proof.name] = consent.proof
         with step("evidence ledgers"):

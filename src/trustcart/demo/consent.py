@@ -120,7 +120,7 @@ def _customer_events(rng: random.Random, i: int, notice: str) -> list[ConsentEve
 
 
 def run_consent_step(
-    ws: Workspace, reports: Path, echo: Echo, customers: int = 3000
+    ws: Workspace, reports: Path, echo: Echo, *, customers: int = 3000, seed: int = 20261125
 ) -> ConsentDemo:
     """Record the customers' choices (once per workspace) and summarise them."""
     svc = ConsentService(ws)
@@ -130,7 +130,7 @@ def run_consent_step(
     if already:
         echo(f"    consent ledger already holds {already:,} events (kept; the demo adds none)")
     else:
-        rng = random.Random(20261125)  # noqa: S311 - seeded synthetic data, not a secret
+        rng = random.Random(seed)  # noqa: S311 - seeded synthetic data, not a secret
         batch: list[ConsentEventIn] = []
         for i in range(customers):
             batch += _customer_events(rng, i, notice.version)
