@@ -7,7 +7,7 @@ from fastapi import FastAPI
 import trustcart
 from trustcart.api.errors import install_error_handlers
 from trustcart.api.logging import install_access_log
-from trustcart.api.routers import catalog, consent, keys, ledgers, rules
+from trustcart.api.routers import catalog, consent, decisions, keys, ledgers, rules
 from trustcart.api.schemas import ErrorBody, Health
 from trustcart.web import router as privacy_pages
 from trustcart.workspace import Workspace
@@ -47,6 +47,7 @@ def create_app(workspace: Workspace) -> FastAPI:
 
     app.include_router(catalog.router)
     app.include_router(consent.router)
+    app.include_router(decisions.router)
     app.include_router(ledgers.router)
     app.include_router(keys.router)
     app.include_router(rules.router)

@@ -20,6 +20,7 @@ from trustcart.cli import (
     consent,
     db,
     demo,
+    gateway,
     keys,
     ledger,
     rules,
@@ -93,6 +94,7 @@ app.command()(demo.demo)
 app.command()(audit.audit)
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(consent.app, name="consent")
+app.add_typer(gateway.app, name="gateway")
 app.add_typer(db.app, name="db")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(keys.app, name="keys")

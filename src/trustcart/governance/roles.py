@@ -23,6 +23,8 @@ class Scope(StrEnum):
     CONSENT_READ = "consent:read"
     CONSENT_WRITE = "consent:write"
     CONSENT_STATS = "consent:stats"
+    DECISIONS_WRITE = "decisions:write"
+    DECISIONS_READ = "decisions:read"
 
 
 class Role(StrEnum):
@@ -51,9 +53,19 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
         }
     ),
     # Support answers a customer's questions about their own choices.
-    Role.SUPPORT: frozenset({Scope.CATALOG_READ, Scope.RULES_READ, Scope.CONSENT_READ}),
+    Role.SUPPORT: frozenset(
+        {Scope.CATALOG_READ, Scope.RULES_READ, Scope.CONSENT_READ, Scope.DECISIONS_READ}
+    ),
     # The shop's backend records choices and asks "may I?".
-    Role.SERVICE: frozenset({Scope.RULES_READ, Scope.CONSENT_READ, Scope.CONSENT_WRITE}),
+    Role.SERVICE: frozenset(
+        {
+            Scope.RULES_READ,
+            Scope.CONSENT_READ,
+            Scope.CONSENT_WRITE,
+            Scope.DECISIONS_WRITE,
+            Scope.DECISIONS_READ,
+        }
+    ),
 }
 
 

@@ -169,6 +169,56 @@ class FairnessAudit(Base):
     result: Mapped[str] = mapped_column(Text)  # JSON (AuditResult.to_dict())
 
 
+class DecisionRow(Base):
+    """A gateway decision, denormalised for queries; its evidence copy is in the ``decisions``
+    log (the full record: features used and dropped, consent evidence, guardrails, flags)."""
+
+    __tablename__ = "decisions"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    subject: Mapped[str] = mapped_column(String(40), index=True)  # pseudonym, never a raw id
+    kind: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str] = mapped_column(String(200))
+    model_version: Mapped[str] = mapped_column(String(64))
+    jurisdiction: Mapped[str] = mapped_column(String(16))
+    personalised: Mapped[bool] = mapped_column(Boolean)
+    output: Mapped[str] = mapped_column(Text)  # JSON
+    latency_us: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class DecisionExplanation(Base):
+    """An explanation computed on first request and cached (deterministic given the logged
+    inputs and the model version, so caching changes no evidence)."""
+
+    __tablename__ = "decision_explanations"
+    decision_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)  # JSON
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class GatewayProxy(Base):
+    """A feature the gateway must never pass to a model: a proxy for a protected attribute."""
+
+    __tablename__ = "gateway_proxies"
+    feature: Mapped[str] = mapped_column(String(200), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(200))  # e.g. "fairness audit fa_01…", "manual"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ModelRegistration(Base):
+    """A model version the gateway has served: its features and training-data fingerprint."""
+
+    __tablename__ = "model_registry"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    features: Mapped[str] = mapped_column(Text)  # JSON list of feature specs
+    training_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 def table_of(model: type[Base]) -> Table:
     """The Core ``Table`` of a model, typed (``__table__`` is typed as a generic FromClause)."""
     return cast(Table, model.__table__)

@@ -1,0 +1,149 @@
+"""Decisions over HTTP: take a gated decision, read it back, explain it, list a person's.
+
+Thin: parse, call :class:`trustcart.gateway.Gateway`, render. Models are registered on the
+app's gateway by the process that serves it (``gateway_of(app).register(...)``); a kind with
+no model answers 409 saying so.
+"""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from trustcart.api.auth import requires
+from trustcart.api.routers.consent import get_consent
+from trustcart.api.schemas import ErrorBody
+from trustcart.gateway import DecisionKind, Gateway
+from trustcart.governance import Scope
+
+router = APIRouter(tags=["decisions"])
+# POST /v1/decisions/{kind} and GET /v1/decisions/{id} share one path template, ``{ref}``, so
+# OpenAPI lists one resource with both methods (matching the ``Allow`` header).
+_lock = threading.Lock()
+_Id = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_]+$")]
+_Subject = Annotated[str, Path(min_length=1, max_length=320)]
+_ERRORS: dict[int | str, Any] = {
+    404: {"model": ErrorBody, "description": "No such decision"},
+    409: {"model": ErrorBody, "description": "No model registered / model not loaded"},
+    422: {"model": ErrorBody, "description": "Invalid input; the message says what to fix"},
+}
+
+
+def gateway_of(app: FastAPI) -> Gateway:
+    """The app's one gateway (created on first use, sharing the app's consent service)."""
+    gw: Gateway | None = getattr(app.state, "gateway", None)
+    if gw is None:
+        with _lock:
+            gw = getattr(app.state, "gateway", None)
+            if gw is None:
+                consent = getattr(app.state, "consent", None)
+                if consent is None:
+                    from trustcart.consent import ConsentService
+
+                    consent = ConsentService(app.state.workspace)
+                    app.state.consent = consent
+                gw = Gateway(app.state.workspace, consent=consent)
+                app.state.gateway = gw
+    return gw
+
+
+def get_gateway(request: Request) -> Gateway:
+    """Dependency: the app's gateway."""
+    get_consent(request)  # one ConsentService per app, shared with the consent routes
+    return gateway_of(request.app)
+
+
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+
+
+class DecisionIn(BaseModel):
+    """A decision request. ``context`` holds feature values by the model's feature names."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str = Field(min_length=1, max_length=320, description="The shop's id for the person")
+    context: dict[str, Any] = Field(default_factory=dict, max_length=200)
+    candidates: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        default=None, max_length=5000, description="Item ids (required for rank)"
+    )
+    jurisdiction: str | None = Field(default=None, max_length=16)
+    list_price: Decimal | None = Field(default=None, description="Required for price, e.g. 49.90")
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    limit: int | None = Field(default=None, ge=1, le=5000)
+
+
+@router.post(
+    "/v1/decisions/{ref}",
+    status_code=201,
+    response_model=dict[str, Any],
+    **requires(Scope.DECISIONS_WRITE, _ERRORS),
+)
+def post_decision(
+    kind: Annotated[
+        str, Path(alias="ref", max_length=32, description="kind: " + ", ".join(DecisionKind))
+    ],
+    body: DecisionIn,
+    gw: GatewayDep,
+) -> dict[str, Any]:
+    """Take a decision through the gateway; answers once it is durably logged."""
+    d = gw.decide(
+        kind,
+        body.subject,
+        body.context,
+        body.candidates,
+        body.jurisdiction,
+        list_price=body.list_price,
+        currency=body.currency,
+        limit=body.limit,
+    )
+    return d.to_dict()
+
+
+@router.get(
+    "/v1/decisions/{ref}",
+    response_model=dict[str, Any],
+    **requires(Scope.DECISIONS_READ, _ERRORS),
+)
+def get_decision(
+    decision_id: Annotated[
+        str,
+        Path(
+            alias="ref",
+            min_length=1,
+            max_length=40,
+            pattern=r"^[A-Za-z0-9_]+$",
+            description="decision id",
+        ),
+    ],
+    gw: GatewayDep,
+) -> dict[str, Any]:
+    """A decision as recorded in the hash-chained log."""
+    return gw.get(decision_id)
+
+
+@router.get(
+    "/v1/decisions/{decision_id}/explanation",
+    response_model=dict[str, Any],
+    **requires(Scope.DECISIONS_READ, _ERRORS),
+)
+def get_explanation(decision_id: _Id, gw: GatewayDep) -> dict[str, Any]:
+    """Why: exact attributions and plain-language reasons (computed once, then cached)."""
+    return gw.explanation(decision_id)
+
+
+@router.get(
+    "/v1/subjects/{subject}/decisions",
+    response_model=list[dict[str, Any]],
+    **requires(Scope.DECISIONS_READ, _ERRORS),
+)
+def get_subject_decisions(
+    subject: _Subject,
+    gw: GatewayDep,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> list[dict[str, Any]]:
+    """A person's decisions, newest first (for access requests, GDPR Art. 15(1)(h))."""
+    return gw.for_subject(subject, limit=limit)

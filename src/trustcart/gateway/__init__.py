@@ -1,0 +1,56 @@
+"""The decision gateway: consent-gated, protected-attribute-free, guarded, explained, logged.
+
+gw = Gateway(workspace)
+gw.register("price", train_pricing(df, features, target="adjustment"))
+d = gw.decide("price", "c-42", {"loyalty_tier": 3, "stock_level": 0.2}, jurisdiction="EU",
+              list_price="49.90")
+d.output["price"], d.features_dropped, d.disclosures
+gw.explanation(d.id)["text"]      # computed on first request, then cached
+"""
+
+from __future__ import annotations
+
+from trustcart.gateway.decision import Decision, Disclosure, DroppedFeature
+from trustcart.gateway.disclosure import PERSONALISED_PRICE, price_disclosures
+from trustcart.gateway.gateway import DecisionRequest, Gateway
+from trustcart.gateway.guardrails import (
+    GuardrailAction,
+    OfferGuardrail,
+    OfferRules,
+    PriceGuardrails,
+)
+from trustcart.gateway.log import DECISION_LOG, CopyCheck, DecisionLog
+from trustcart.gateway.plugin import DecisionKind, DecisionModel, ExplainableModel, FeatureSpec
+from trustcart.gateway.protected import ProtectedHit, protected_characteristics, protected_hit
+from trustcart.gateway.proxies import Proxy, list_proxies, register_proxy
+from trustcart.gateway.registry import ModelRecord, list_models, record_model
+
+__all__ = [
+    "DECISION_LOG",
+    "PERSONALISED_PRICE",
+    "CopyCheck",
+    "Decision",
+    "DecisionKind",
+    "DecisionLog",
+    "DecisionModel",
+    "DecisionRequest",
+    "Disclosure",
+    "DroppedFeature",
+    "ExplainableModel",
+    "FeatureSpec",
+    "Gateway",
+    "GuardrailAction",
+    "ModelRecord",
+    "OfferGuardrail",
+    "OfferRules",
+    "PriceGuardrails",
+    "ProtectedHit",
+    "Proxy",
+    "list_models",
+    "list_proxies",
+    "price_disclosures",
+    "protected_characteristics",
+    "protected_hit",
+    "record_model",
+    "register_proxy",
+]

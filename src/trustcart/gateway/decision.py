@@ -1,0 +1,104 @@
+"""The decision record: everything needed to show later what was decided, from what, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedFeature:
+    """A feature the model did not get, the stage that removed it and the evidence."""
+
+    feature: str
+    stage: str  # "protected" | "proxy" | "consent"
+    reason: str
+    citation: str | None = None
+    evidence_event_ids: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly view."""
+        return {
+            "feature": self.feature,
+            "stage": self.stage,
+            "reason": self.reason,
+            "citation": self.citation,
+            "evidence_event_ids": list(self.evidence_event_ids),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Disclosure:
+    """Something the shop must tell the person alongside the answer."""
+
+    code: str
+    text: str
+    citation: str
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON-friendly view."""
+        return {"code": self.code, "text": self.text, "citation": self.citation}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One gateway decision as logged. ``subject`` is the keyed pseudonym, never the raw id.
+
+    ``inputs`` holds the values of the features actually used (dropped values are not kept):
+    with ``model`` + ``model_version`` they reproduce the output and its explanation.
+    ``latency_us`` covers gating, model call and guardrails, not the log commit.
+    """
+
+    id: str
+    kind: str
+    subject: str
+    jurisdiction: str
+    model: str
+    model_version: str
+    personalised: bool
+    output: dict[str, Any]
+    features_used: list[str]
+    inputs: dict[str, Any]
+    features_dropped: list[DroppedFeature]
+    features_missing: list[str]
+    consent_evidence: list[str]
+    fallback_reason: str | None
+    guardrails: list[dict[str, Any]]
+    disclosures: list[Disclosure]
+    rules_version: str
+    latency_us: int
+    seq: int = 0
+    created_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def payload(self) -> dict[str, Any]:
+        """The log payload (what the hash chain covers)."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "subject": self.subject,
+            "jurisdiction": self.jurisdiction,
+            "model": self.model,
+            "model_version": self.model_version,
+            "personalised": self.personalised,
+            "output": self.output,
+            "features_used": self.features_used,
+            "inputs": self.inputs,
+            "features_dropped": [d.to_dict() for d in self.features_dropped],
+            "features_missing": self.features_missing,
+            "consent_evidence": self.consent_evidence,
+            "fallback_reason": self.fallback_reason,
+            "guardrails": self.guardrails,
+            "disclosures": [d.to_dict() for d in self.disclosures],
+            "rules_version": self.rules_version,
+            "latency_us": self.latency_us,
+            **self.extra,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Payload plus position and time (API, CLI)."""
+        out = self.payload()
+        out["seq"] = self.seq
+        out["created_at"] = self.created_at.isoformat() if self.created_at else None
+        return out

@@ -1,0 +1,593 @@
+"""The decision gateway: every personalised decision passes here, gated and logged.
+
+Steps, each recorded in the decision: resolve the jurisdiction → drop protected attributes and
+registered proxies → ask the consent ledger, per feature, whether its purpose may use its data
+→ fall back to a non-personalised answer when no personal feature may be used → call the model
+with the allowed features only → guardrails → disclosure flags → append to the decision log.
+Explanations are computed on first request from the logged inputs (see :meth:`explanation`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from trustcart.clock import utcnow
+from trustcart.consent import ConsentService
+from trustcart.errors import Conflict, ValidationError
+from trustcart.explain import Attribution, price_sentence, score_sentence, top_reasons
+from trustcart.gateway.decision import Decision, Disclosure, DroppedFeature
+from trustcart.gateway.disclosure import price_disclosures
+from trustcart.gateway.guardrails import (
+    GuardrailAction,
+    OfferGuardrail,
+    OfferRules,
+    PriceGuardrails,
+    money,
+)
+from trustcart.gateway.log import CommitMode, DecisionLog
+from trustcart.gateway.plugin import DecisionKind, DecisionModel, ExplainableModel, FeatureSpec
+from trustcart.gateway.protected import protected_hit
+from trustcart.gateway.proxies import ADMIN_LOG, Proxy, list_proxies, register_proxy
+from trustcart.gateway.registry import record_model
+from trustcart.ids import new_id
+from trustcart.rules import Jurisdiction
+from trustcart.store.tables import DecisionExplanation, table_of
+from trustcart.workspace import Workspace
+
+_explanations = table_of(DecisionExplanation)
+_KINDS = ", ".join(k.value for k in DecisionKind)
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRequest:
+    """One decision to take (``decide_many`` takes a list of these)."""
+
+    kind: str
+    subject: str
+    context: Mapping[str, Any]
+    candidates: Sequence[str] | None = None
+    jurisdiction: str | None = None
+    list_price: Decimal | str | None = None
+    currency: str = "EUR"
+    limit: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Feature:
+    spec: FeatureSpec
+    categories: tuple[str, ...]
+    label: str
+
+
+@dataclass(frozen=True)
+class _Registered:
+    kind: DecisionKind
+    model: DecisionModel
+    name: str
+    version: str
+    features: tuple[_Feature, ...]
+    names: frozenset[str]
+    personal: bool  # declares at least one personal feature
+
+
+def _kind(value: str | DecisionKind) -> DecisionKind:
+    try:
+        return DecisionKind(value)
+    except ValueError:
+        raise ValidationError(
+            f"unknown decision kind {value!r}; use one of: {_KINDS}",
+            details={"kinds": [k.value for k in DecisionKind]},
+        ) from None
+
+
+def _price(value: Decimal | str | float | None) -> Decimal:
+    if value is None:
+        raise ValidationError('a price decision needs list_price (e.g. "49.90")')
+    try:
+        d = Decimal(str(value))
+    except InvalidOperation:
+        raise ValidationError(f"list_price {value!r} is not a number") from None
+    if not d.is_finite() or d <= 0:
+        raise ValidationError(f"list_price must be a positive amount, got {value!r}")
+    return money(d)
+
+
+class Gateway:
+    """The decision gateway of one workspace. Create one per process, share it, close it.
+
+    ``commit="group"`` (default) batches concurrent decisions into shared transactions;
+    ``"sync"`` commits each in the caller's thread. Either way ``decide`` returns only after
+    the decision is durably logged.
+    """
+
+    def __init__(
+        self,
+        ws: Workspace,
+        *,
+        consent: ConsentService | None = None,
+        price_guardrails: PriceGuardrails | None = None,
+        offer_rules: OfferRules | None = None,
+        offer_guardrail: OfferGuardrail | None = None,
+        commit: CommitMode = "group",
+        max_wait_ms: float = 0.0,
+        max_staleness: float = 1.0,
+    ) -> None:
+        self.ws = ws
+        self.store = ws.store
+        self.consent = consent or ConsentService(ws)
+        self.price_guardrails = price_guardrails or PriceGuardrails()
+        self.offer_rules = offer_rules or OfferRules()
+        self.offer_guardrail = offer_guardrail or OfferGuardrail()
+        self.log = DecisionLog(ws.store, mode=commit, max_wait_ms=max_wait_ms)
+        self.max_staleness = max_staleness
+        self._models: dict[DecisionKind, _Registered] = {}
+        self._fallbacks: dict[DecisionKind, DecisionModel] = {}
+        self._versions: dict[tuple[str, str], _Registered] = {}
+        self._gates: dict[tuple[str, str, str], tuple[DroppedFeature | None, ...]] = {}
+        self._proxies: dict[str, Proxy] = {}
+        self._admin_seq = -1
+        self._checked_at = 0.0
+        self.reload()
+
+    # -- configuration -----------------------------------------------------------------------
+    def register(
+        self,
+        kind: str | DecisionKind,
+        model: DecisionModel,
+        *,
+        version: str | None = None,
+        training_sha256: str | None = None,
+    ) -> None:
+        """Serve ``model`` for ``kind`` (replacing the previous one; older versions stay
+        loaded so their decisions can still be explained). Records it in the model registry."""
+        k = _kind(kind)
+        if not isinstance(model, DecisionModel):
+            raise ValidationError(
+                f"{type(model).__name__} is not a DecisionModel: it needs name, version, "
+                "features and predict(features, candidates)"
+            )
+        ver = version or model.version
+        feats = tuple(self._resolve(f, model.name) for f in model.features)
+        names = [f.spec.name for f in feats]
+        if len(set(names)) != len(names):
+            raise ValidationError(f"model {model.name!r} declares a feature twice")
+        sha = training_sha256 or getattr(model, "training_sha256", None)
+        record_model(
+            self.store,
+            name=model.name,
+            version=ver,
+            kind=k.value,
+            features=[f.spec for f in feats],
+            training_sha256=sha,
+        )
+        reg = _Registered(
+            k,
+            model,
+            model.name,
+            ver,
+            feats,
+            frozenset(names),
+            any(f.spec.purpose is not None for f in feats),
+        )
+        self._models[k] = reg
+        self._versions[(model.name, ver)] = reg
+
+    def register_fallback(self, kind: str | DecisionKind, model: DecisionModel) -> None:
+        """The non-personalised model used when personalisation is not allowed (e.g. a
+        popularity recommender). It must declare no personal feature."""
+        k = _kind(kind)
+        if any(f.purpose is not None for f in model.features):
+            raise ValidationError(
+                f"fallback model {model.name!r} declares personal features; a fallback must "
+                "work without personal data"
+            )
+        self._fallbacks[k] = model
+
+    def register_proxy(self, feature: str, reason: str, source: str) -> Proxy:
+        """Block ``feature`` as a proxy of a protected attribute (all gateways, from now on)."""
+        proxy = register_proxy(self.store, feature, reason, source)
+        self.reload()
+        return proxy
+
+    def reload(self) -> None:
+        """Re-read proxies (and the consent data map) when the admin log moved."""
+        self._checked_at = time.monotonic()
+        head = self.store.log(ADMIN_LOG).head()[0]
+        if head != self._admin_seq:
+            self._admin_seq = head
+            self._proxies = list_proxies(self.store)
+            self._gates.clear()
+            self.consent.reload()
+
+    def _resolve(self, spec: FeatureSpec, model: str) -> _Feature:
+        cats = tuple(spec.categories)
+        if spec.field is not None:
+            ds_key, _, fname = spec.field.partition(".")
+            ds = self.consent.datamap.dataset(ds_key)
+            fld = ds.field(fname) if ds else None
+            if fld is None:
+                raise ValidationError(
+                    f"model {model!r} feature {spec.name!r}: field {spec.field!r} is not in the "
+                    "data map (use dataset.field, e.g. price_quotes.segment)"
+                )
+            cats = tuple(dict.fromkeys((*cats, *fld.data_categories)))
+        if not cats:
+            raise ValidationError(
+                f"model {model!r} feature {spec.name!r} declares no data categories or field"
+            )
+        if spec.purpose is None:
+            personal = [c for c in cats if self.consent.rules.sensitivity_of(c) != "anonymous"]
+            if personal:
+                raise ValidationError(
+                    f"model {model!r} feature {spec.name!r} has no purpose but carries personal "
+                    f"data ({', '.join(personal)}); name the purpose it serves"
+                )
+        else:
+            self.consent.purpose(spec.purpose)  # unknown purpose -> clear error now
+        label = spec.label or spec.name.replace("_", " ")
+        return _Feature(spec, cats, label)
+
+    # -- deciding ----------------------------------------------------------------------------
+    def decide(
+        self,
+        kind: str | DecisionKind,
+        subject: str,
+        context: Mapping[str, Any],
+        candidates: Sequence[str] | None = None,
+        jurisdiction: str | None = None,
+        *,
+        list_price: Decimal | str | None = None,
+        currency: str = "EUR",
+        limit: int | None = None,
+    ) -> Decision:
+        """Take one decision; returns once it is durably in the decision log."""
+        req = DecisionRequest(
+            str(kind), subject, context, candidates, jurisdiction, list_price, currency, limit
+        )
+        d = self.prepare(req)
+        [(seq, at)] = self.log.append_many([d.payload()])
+        return replace(d, seq=seq, created_at=at)
+
+    def decide_many(self, requests: Sequence[DecisionRequest]) -> list[Decision]:
+        """Take several decisions and log them in one transaction (all or nothing)."""
+        prepared = [self.prepare(r) for r in requests]
+        if not prepared:
+            return []
+        written = self.log.append_many([d.payload() for d in prepared])
+        return [
+            replace(d, seq=s, created_at=at) for d, (s, at) in zip(prepared, written, strict=True)
+        ]
+
+    def prepare(self, req: DecisionRequest) -> Decision:
+        """Everything except logging: gate, call, guard, disclose (used by the benchmark)."""
+        t0 = time.perf_counter_ns()
+        kind = _kind(req.kind)
+        if kind is DecisionKind.RANK and not req.candidates:
+            raise ValidationError("a rank decision needs candidates (the item ids to order)")
+        if req.limit is not None and req.limit < 1:
+            raise ValidationError("limit must be at least 1")
+        reg = self._models.get(kind)
+        if reg is None:
+            raise Conflict(
+                f"no model registered for decision kind {kind.value!r}; register one with "
+                f"Gateway.register({kind.value!r}, model)",
+                details={"registered": sorted(k.value for k in self._models)},
+            )
+        if time.monotonic() - self._checked_at >= self.max_staleness:
+            self.reload()
+        j = self.consent.jurisdiction(req.jurisdiction)
+        group_key = self._group_key(kind)
+        unknown = [n for n in req.context if n not in reg.names and n != group_key]
+        if unknown:
+            raise ValidationError(
+                f"unknown feature(s) {', '.join(map(repr, unknown))} for model {reg.name!r}; "
+                f"it declares: {', '.join(sorted(reg.names)) or 'none'}",
+                details={"unknown": unknown, "declared": sorted(reg.names)},
+            )
+        list_price = _price(req.list_price) if kind is DecisionKind.PRICE else None
+
+        used, dropped, missing, evidence, inputs = self._gate(reg, j, req)
+        personal_used = any(
+            f.spec.purpose is not None for f in reg.features if f.spec.name in inputs
+        )
+        fallback_reason = None
+        if reg.personal and not personal_used:
+            why = "; ".join(f"{d.feature}: {d.reason}" for d in dropped if d.stage == "consent")
+            fallback_reason = "personalisation not allowed" + (
+                f": {why}" if why else ": no allowed personal feature was provided"
+            )
+        group = req.context.get(group_key) if group_key else None
+        group = None if group is None else str(group)
+
+        actions: list[GuardrailAction] = []
+        disclosures: list[Disclosure] = []
+        if kind is DecisionKind.PRICE:
+            assert list_price is not None
+            output, actions, disclosures = self._price(
+                reg, inputs, list_price, req.currency, group, fallback_reason is None, j
+            )
+        elif kind is DecisionKind.OFFER:
+            output, actions = self._offer(reg, inputs, group, fallback_reason is None)
+        else:
+            output, actions = self._items(reg, kind, inputs, req, fallback_reason is None)
+        latency = (time.perf_counter_ns() - t0) // 1000
+        return Decision(
+            id=new_id("dec_"),
+            kind=kind.value,
+            subject=self.consent.pseudonyms.pseudonym(req.subject),
+            jurisdiction=j.code,
+            model=reg.name,
+            model_version=reg.version,
+            personalised=fallback_reason is None and personal_used,
+            output=output,
+            features_used=used,
+            inputs=inputs,
+            features_dropped=dropped,
+            features_missing=missing,
+            consent_evidence=list(dict.fromkeys(evidence)),
+            fallback_reason=fallback_reason,
+            guardrails=[a.to_dict() for a in actions],
+            disclosures=disclosures,
+            rules_version=self.consent.rules.version,
+            latency_us=int(latency),
+        )
+
+    def _group_key(self, kind: DecisionKind) -> str | None:
+        if kind is DecisionKind.PRICE:
+            return self.price_guardrails.group_key
+        if kind is DecisionKind.OFFER:
+            return self.offer_guardrail.group_key
+        return None
+
+    def _static_gates(self, reg: _Registered, j: Jurisdiction) -> tuple[DroppedFeature | None, ...]:
+        """Protected-attribute and proxy drops: fixed per model and jurisdiction, so cached."""
+        key = (reg.name, reg.version, j.code)
+        gates = self._gates.get(key)
+        if gates is None:
+            out: list[DroppedFeature | None] = []
+            for f in reg.features:
+                hit = protected_hit(j, f.categories)
+                proxy = self._proxies.get(f.spec.name)
+                if hit is not None:
+                    out.append(
+                        DroppedFeature(
+                            f.spec.name,
+                            "protected",
+                            f"{hit.label} ({hit.category}) is never used for decisions",
+                            hit.citation,
+                        )
+                    )
+                elif proxy is not None:
+                    out.append(
+                        DroppedFeature(
+                            f.spec.name,
+                            "proxy",
+                            f"registered proxy of a protected attribute: {proxy.reason} "
+                            f"(source: {proxy.source})",
+                        )
+                    )
+                else:
+                    out.append(None)
+            gates = tuple(out)
+            self._gates[key] = gates
+        return gates
+
+    def _gate(
+        self, reg: _Registered, j: Jurisdiction, req: DecisionRequest
+    ) -> tuple[list[str], list[DroppedFeature], list[str], list[str], dict[str, Any]]:
+        used: list[str] = []
+        dropped: list[DroppedFeature] = []
+        missing: list[str] = []
+        evidence: list[str] = []
+        inputs: dict[str, Any] = {}
+        ctx = req.context
+        for f, static in zip(reg.features, self._static_gates(reg, j), strict=True):
+            name = f.spec.name
+            if static is not None:
+                dropped.append(static)
+                continue
+            if f.spec.purpose is not None:
+                perm = self.consent.may_use(req.subject, f.spec.purpose, f.categories, j.code)
+                evidence.extend(perm.evidence_event_ids)
+                if not perm.allowed:
+                    dropped.append(
+                        DroppedFeature(
+                            name, "consent", perm.reason, perm.citation, perm.evidence_event_ids
+                        )
+                    )
+                    continue
+            value = ctx.get(name)
+            if value is None:
+                missing.append(name)
+                continue
+            used.append(name)
+            inputs[name] = value
+        return used, dropped, missing, evidence, inputs
+
+    def _price(
+        self,
+        reg: _Registered,
+        inputs: dict[str, Any],
+        list_price: Decimal,
+        currency: str,
+        group: str | None,
+        personalise: bool,
+        j: Jurisdiction,
+    ) -> tuple[dict[str, Any], list[GuardrailAction], list[Disclosure]]:
+        base = {"list_price": str(list_price), "currency": currency}
+        if not personalise:
+            fb = {**base, "price": str(list_price), "answered_by": "fallback:list_price"}
+            return fb, [], []
+        raw = float(reg.model.predict(inputs))
+        if not math.isfinite(raw):
+            raise Conflict(f"model {reg.name!r} returned a non-finite price adjustment")
+        proposed = money(list_price * (1 + Decimal(repr(raw))))
+        final, actions = self.price_guardrails.apply(list_price, proposed, group)
+        out: dict[str, Any] = {
+            **base,
+            "price": str(final),
+            "proposed_price": str(proposed),
+            "model_adjustment": raw,
+            "answered_by": "model",
+        }
+        return (
+            out,
+            actions,
+            price_disclosures(j, personalised=True, price=final, list_price=list_price),
+        )
+
+    def _offer(
+        self, reg: _Registered, inputs: dict[str, Any], group: str | None, personalise: bool
+    ) -> tuple[dict[str, Any], list[GuardrailAction]]:
+        rules = self.offer_rules
+        if not personalise:
+            return {"offer": rules.default, "score": None, "answered_by": "fallback:default"}, []
+        score = float(reg.model.predict(inputs))
+        made, action = self.offer_guardrail.apply(group, score >= rules.threshold)
+        out = {"offer": rules.offer if made else None, "score": score, "answered_by": "model"}
+        return out, [action] if action else []
+
+    def _items(
+        self,
+        reg: _Registered,
+        kind: DecisionKind,
+        inputs: dict[str, Any],
+        req: DecisionRequest,
+        personalise: bool,
+    ) -> tuple[dict[str, Any], list[GuardrailAction]]:
+        cands = list(req.candidates) if req.candidates is not None else None
+        actions: list[GuardrailAction] = []
+        if personalise:
+            items = [str(i) for i in reg.model.predict(inputs, cands)]
+            by = "model"
+        elif kind in self._fallbacks:
+            fb = self._fallbacks[kind]
+            items = [str(i) for i in fb.predict({}, cands)]
+            by = f"fallback:{fb.name}"
+        else:
+            items = list(cands or [])
+            by = "fallback:given_order"
+        if cands is not None:
+            allowed = set(cands)
+            kept = list(dict.fromkeys(i for i in items if i in allowed))
+            if kind is DecisionKind.RANK:
+                kept += [c for c in dict.fromkeys(cands) if c not in set(kept)]
+            if kept != items:
+                actions.append(
+                    GuardrailAction(
+                        "candidates",
+                        f"{len(items)} items",
+                        f"{len(kept)} items",
+                        "output restricted to the given candidates"
+                        + (", each exactly once" if kind is DecisionKind.RANK else ""),
+                    )
+                )
+            items = kept
+        if req.limit is not None:
+            items = items[: req.limit]
+        return {"items": items, "answered_by": by}, actions
+
+    # -- reading -----------------------------------------------------------------------------
+    def get(self, decision_id: str) -> dict[str, Any]:
+        """A decision as logged (from the hash-chained log)."""
+        return self.log.get(decision_id)
+
+    def for_subject(self, subject: str, *, limit: int = 1000) -> list[dict[str, Any]]:
+        """A person's decisions, newest first (by their id or pseudonym)."""
+        return self.log.for_subject(self.consent.pseudonyms.pseudonym(subject), limit=limit)
+
+    def explanation(self, decision_id: str) -> dict[str, Any]:
+        """The decision's explanation: computed on first request from the logged inputs and
+        model version, then cached (deterministic, so the cache changes no evidence)."""
+        with self.store.read() as conn:
+            body = conn.execute(
+                select(_explanations.c.body).where(_explanations.c.decision_id == decision_id)
+            ).scalar()
+        if body is not None:
+            cached: dict[str, Any] = orjson.loads(body)
+            return cached
+        record = self.log.get(decision_id)
+        result = self._explain(record)
+        try:
+            with self.store.write() as conn:
+                conn.execute(
+                    _explanations.insert().values(
+                        decision_id=decision_id,
+                        body=orjson.dumps(result).decode(),
+                        created_at=utcnow(),
+                    )
+                )
+        except IntegrityError:
+            pass  # computed concurrently by another request: same inputs, same answer
+        return result
+
+    def _explain(self, rec: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "decision_id": rec["id"],
+            "kind": rec["kind"],
+            "model": rec["model"],
+            "model_version": rec["model_version"],
+            "not_used": [f"{d['feature']}: {d['reason']}" for d in rec.get("features_dropped", [])],
+            "guardrails": rec.get("guardrails", []),
+            "attribution": None,
+            "reasons": [],
+        }
+        if rec.get("fallback_reason"):
+            answer = {
+                "price": "the list price",
+                "offer": "the default offer",
+            }.get(rec["kind"], "a non-personalised order")
+            out["method"] = "none"
+            out["text"] = f"{answer}: {rec['fallback_reason']}"
+            return out
+        reg = self._versions.get((rec["model"], rec["model_version"]))
+        if reg is None:
+            raise Conflict(
+                f"model {rec['model']!r} version {rec['model_version']!r} is not loaded in this "
+                "gateway; register it to explain its decisions",
+            )
+        if not isinstance(reg.model, ExplainableModel):
+            out["method"] = "none"
+            out["text"] = f"{reg.name} does not provide feature attributions"
+            return out
+        att: Attribution = reg.model.explain(rec["inputs"])
+        labels = {f.spec.name: f.label for f in reg.features}
+        values = rec["inputs"]
+        out["method"] = att.method
+        out["attribution"] = att.to_dict()
+        out["reasons"] = top_reasons(att, labels=labels, values=values)
+        if rec["kind"] == "price":
+            text = price_sentence(att, labels=labels, values=values)
+            if rec.get("guardrails"):
+                o = rec["output"]
+                text += (
+                    f"; the model proposed {o['proposed_price']}, limited to {o['price']} "
+                    "by the pricing guardrails"
+                )
+        elif rec["kind"] == "offer":
+            outcome = "offer made" if rec["output"]["offer"] else "no offer"
+            text = score_sentence(att, outcome=outcome, labels=labels, values=values)
+        else:
+            text = "; ".join(out["reasons"])
+        out["text"] = text
+        return out
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def close(self) -> None:
+        """Finish pending log writes and stop the writer thread."""
+        self.log.close()
+
+    def __enter__(self) -> Gateway:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

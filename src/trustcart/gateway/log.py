@@ -1,0 +1,226 @@
+"""The decision log: hash-chained evidence (``decisions`` log) plus a queryable copy table.
+
+Writes use *group commit*: ``append`` hands its record to one writer thread and waits; the
+writer takes every record queued meanwhile (optionally waiting ``max_wait_ms`` for more) and
+commits them in one transaction — one chain-head lock, one fsync — then wakes every waiter. A
+caller returns only after its own record is durable, yet concurrent callers share commits.
+``mode="sync"`` commits each append in the caller's thread instead (simplest; one commit each).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import orjson
+from sqlalchemy import select
+
+from trustcart.errors import NotFound
+from trustcart.store import Store, VerifyResult
+from trustcart.store.tables import DecisionRow, LogEntry, table_of
+
+DECISION_LOG = "decisions"
+_rows = table_of(DecisionRow)
+_entries = table_of(LogEntry)
+_COPIED = ("id", "subject", "kind", "model", "model_version", "jurisdiction", "personalised")
+CommitMode = Literal["group", "sync"]
+
+
+class _Pending:
+    __slots__ = ("done", "error", "payload", "result")
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        self.payload = payload
+        self.done = threading.Event()
+        self.result: tuple[int, datetime] | None = None
+        self.error: BaseException | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CopyCheck:
+    """Result of comparing the ``decisions`` table with the log."""
+
+    ok: bool
+    checked: int
+    first_bad: int | None = None
+    reason: str | None = None
+
+
+class DecisionLog:
+    """Append, read and verify decisions in one store."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        mode: CommitMode = "group",
+        max_wait_ms: float = 0.0,
+        max_batch: int = 1000,
+    ) -> None:
+        self.store = store
+        self.log = store.log(DECISION_LOG)
+        self.mode: CommitMode = mode
+        self.max_wait = max_wait_ms / 1000
+        self.max_batch = max_batch
+        self._queue: deque[_Pending] = deque()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self.batches = 0  # commits made (for benchmarks and tests)
+
+    # -- writing -----------------------------------------------------------------------------
+    def append_many(self, payloads: Sequence[dict[str, Any]]) -> list[tuple[int, datetime]]:
+        """Durably append ``payloads``; returns ``(seq, created_at)`` for each once committed."""
+        if self.mode == "sync" or len(payloads) > 1:
+            return self._write(list(payloads))
+        pending = _Pending(payloads[0])
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("decision log is closed")
+            self._queue.append(pending)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="trustcart-decision-writer", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+        pending.done.wait()
+        if pending.error is not None:
+            raise pending.error
+        assert pending.result is not None
+        return [pending.result]
+
+    def _write(self, payloads: list[dict[str, Any]]) -> list[tuple[int, datetime]]:
+        with self.store.write() as conn:
+            records = self.log.append_many(payloads, conn=conn)
+            conn.execute(
+                _rows.insert(),
+                [
+                    {
+                        "id": p["id"],
+                        "seq": r.seq,
+                        "subject": p["subject"],
+                        "kind": p["kind"],
+                        "model": p["model"],
+                        "model_version": p["model_version"],
+                        "jurisdiction": p["jurisdiction"],
+                        "personalised": p["personalised"],
+                        "output": orjson.dumps(p["output"]).decode(),
+                        "latency_us": p["latency_us"],
+                        "created_at": r.created_at,
+                    }
+                    for p, r in zip(payloads, records, strict=True)
+                ],
+            )
+        self.batches += 1
+        return [(r.seq, r.created_at) for r in records]
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closed:
+                    self._cond.wait()
+                if not self._queue and self._closed:
+                    return
+            if self.max_wait > 0:
+                deadline = time.monotonic() + self.max_wait
+                with self._cond:
+                    while len(self._queue) < self.max_batch:
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            break
+                        self._cond.wait(left)
+            with self._cond:
+                n = min(len(self._queue), self.max_batch)
+                batch = [self._queue.popleft() for _ in range(n)]
+            try:
+                results = self._write([p.payload for p in batch])
+            except BaseException as exc:  # every waiter must learn about the failure
+                for p in batch:
+                    p.error = exc
+                    p.done.set()
+                continue
+            for p, res in zip(batch, results, strict=True):
+                p.result = res
+                p.done.set()
+
+    def close(self) -> None:
+        """Let the writer finish what is queued, then stop it."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    # -- reading -----------------------------------------------------------------------------
+    def seq_of(self, decision_id: str) -> int:
+        """Log position of a decision (404 when unknown)."""
+        with self.store.read() as conn:
+            seq = conn.execute(select(_rows.c.seq).where(_rows.c.id == decision_id)).scalar()
+        if seq is None:
+            raise NotFound(f"no decision with id {decision_id!r}")
+        return int(seq)
+
+    def get(self, decision_id: str) -> dict[str, Any]:
+        """A decision's full record, read from the hash-chained log (not the copy)."""
+        rec = self.log.get(self.seq_of(decision_id))
+        if rec.payload.get("id") != decision_id:
+            raise NotFound(
+                f"decision {decision_id!r}: the log entry at its position is another decision; "
+                "run `trustcart ledger verify decisions`"
+            )
+        return {**rec.payload, "seq": rec.seq, "created_at": rec.created_at.isoformat()}
+
+    def for_subject(self, pseudonym: str, *, limit: int = 1000) -> list[dict[str, Any]]:
+        """A person's decisions, newest first (access requests, GDPR Art. 15(1)(h))."""
+        with self.store.read() as conn:
+            rows = conn.execute(
+                select(_entries.c.seq, _entries.c.created_at, _entries.c.payload)
+                .join(_rows, _rows.c.seq == _entries.c.seq)
+                .where(_rows.c.subject == pseudonym, _entries.c.log == DECISION_LOG)
+                .order_by(_rows.c.seq.desc())
+                .limit(limit)
+            ).all()
+        return [
+            {**orjson.loads(r.payload), "seq": r.seq, "created_at": r.created_at.isoformat()}
+            for r in rows
+        ]
+
+    # -- verifying ---------------------------------------------------------------------------
+    def verify(self) -> tuple[VerifyResult, CopyCheck]:
+        """The chain, then every ``decisions`` row against its log entry."""
+        return self.log.verify(), self.verify_copies()
+
+    def verify_copies(self) -> CopyCheck:
+        """Every copy row equals its log payload; no entry lacks its row or vice versa."""
+        with self.store.read(snapshot=True) as conn:
+            log_rows = conn.execute(
+                select(_entries.c.seq, _entries.c.payload)
+                .where(_entries.c.log == DECISION_LOG)
+                .order_by(_entries.c.seq)
+            ).all()
+            copies = {r.seq: r for r in conn.execute(select(_rows))}
+        for entry in log_rows:
+            payload = orjson.loads(entry.payload)
+            row = copies.pop(entry.seq, None)
+            if row is None:
+                return CopyCheck(False, entry.seq - 1, entry.seq, "decision row deleted")
+            for name in _COPIED:
+                if getattr(row, name) != payload.get(name):
+                    return CopyCheck(
+                        False, entry.seq - 1, entry.seq, f"decisions.{name} differs from the log"
+                    )
+            if orjson.loads(row.output) != payload["output"]:
+                return CopyCheck(
+                    False, entry.seq - 1, entry.seq, "decisions.output differs from the log"
+                )
+        if copies:
+            return CopyCheck(
+                False, len(log_rows), min(copies), "decisions has a row with no log entry"
+            )
+        return CopyCheck(True, len(log_rows))

@@ -1,0 +1,79 @@
+"""The model plugin interface: what a model must declare so the gateway can govern it.
+
+Why models declare features: the gateway can only gate what it knows. Each feature names the
+purpose it serves and the data categories it carries (directly or through a data-map field), so
+consent, protected-attribute and proxy checks happen per feature before the model sees a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+from trustcart.explain import Attribution
+
+
+class DecisionKind(StrEnum):
+    """What a decision decides. Each kind has its own output shape and non-personal fallback."""
+
+    RECOMMEND = "recommend"  # item ids, best first (fallback: popularity order)
+    RANK = "rank"  # the given candidates reordered (fallback: popularity / given order)
+    PRICE = "price"  # a price adjustment, a fraction of list price (fallback: list price)
+    OFFER = "offer"  # an acceptance score in [0, 1] (fallback: the default offer)
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureSpec:
+    """One model input.
+
+    ``purpose`` is the data-map purpose the value is used for; ``None`` marks a non-personal
+    input (stock level, demand) whose categories must all be ``system.*``. ``categories`` are
+    fideslang data categories; alternatively ``field="dataset.field"`` takes them from the data
+    map, so the declaration cannot drift from the inventory. ``label`` is the phrase used in
+    explanations ("loyalty tier").
+    """
+
+    name: str
+    purpose: str | None = None
+    categories: tuple[str, ...] = ()
+    field: str | None = None
+    label: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly view (model registry, decision log)."""
+        return {
+            "name": self.name,
+            "purpose": self.purpose,
+            "categories": list(self.categories),
+            "field": self.field,
+            "label": self.label,
+        }
+
+
+@runtime_checkable
+class DecisionModel(Protocol):
+    """A model the gateway can call.
+
+    ``predict`` receives only the features the gateway allowed (a dropped or missing feature is
+    absent from the mapping; the model must cope, e.g. LightGBM treats it as missing, a linear
+    model imputes its training mean) and, for ``recommend``/``rank``, the candidate item ids.
+    """
+
+    name: str
+    version: str
+    features: Sequence[FeatureSpec]
+
+    def predict(self, features: Mapping[str, Any], candidates: Sequence[str] | None = None) -> Any:
+        """The raw model output for one decision (shape depends on the kind)."""
+        ...
+
+
+@runtime_checkable
+class ExplainableModel(DecisionModel, Protocol):
+    """A model that can attribute its output to its features (additively, exactly)."""
+
+    def explain(self, features: Mapping[str, Any]) -> Attribution:
+        """Attributions summing to the output ``predict`` gave for these features."""
+        ...

@@ -1,0 +1,101 @@
+"""The decisions HTTP API: decide, read, explain, list a person's; 4xx errors that say what
+to fix."""
+
+# ruff: noqa: E402  (helpers are imported after register_assert_rewrite, as pytest requires)
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+pytest.register_assert_rewrite("_gateway_fixtures")
+from fastapi.testclient import TestClient
+
+from _gateway_fixtures import choose
+from trustcart.api.app import create_app
+from trustcart.consent import ConsentService
+from trustcart.gateway import Gateway
+from trustcart.governance import Role, create_key
+from trustcart.workspace import Workspace
+
+pytest_plugins = ["_gateway_fixtures"]
+
+CTX = {"loyalty_tier": 2, "basket_size": 4, "stock_level": 0.5}
+
+
+@pytest.fixture
+def client(workspace: Workspace, consent: ConsentService, gateway: Gateway) -> Iterator[TestClient]:
+    app = create_app(workspace)
+    app.state.consent = consent
+    app.state.gateway = gateway
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+def auth(workspace: Workspace, role: Role) -> dict[str, str]:
+    secret = create_key(workspace.store, role=role, name=f"t-{role}")[0]
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def test_decide_read_explain_list(
+    client: TestClient, workspace: Workspace, consent: ConsentService
+) -> None:
+    service, support = auth(workspace, Role.SERVICE), auth(workspace, Role.SUPPORT)
+    choose(consent, "c-42", ["dynamic_pricing"], "granted")
+    body = {"subject": "c-42", "context": CTX, "jurisdiction": "FR", "list_price": "59.90"}
+    r = client.post("/v1/decisions/price", headers=service, json=body)
+    assert r.status_code == 201, r.text
+    d = r.json()
+    assert d["jurisdiction"] == "EU" and d["personalised"] is True
+    assert d["disclosures"][0]["code"] == "eu_personalised_price"
+    assert d["subject"].startswith("p_") and "c-42" not in r.text
+    got = client.get(f"/v1/decisions/{d['id']}", headers=support)
+    assert got.status_code == 200 and got.json()["output"] == d["output"]
+    e = client.get(f"/v1/decisions/{d['id']}/explanation", headers=support).json()
+    assert e["method"] == "tree-shap" and "than list price" in e["text"]
+    listed = client.get("/v1/subjects/c-42/decisions", headers=support).json()
+    assert [x["id"] for x in listed] == [d["id"]]
+    r = client.post("/v1/decisions/price", headers=support, json=body)
+    assert r.status_code == 403 and r.json()["details"]["required_scope"] == "decisions:write"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "needle"),
+    [
+        ("/v1/decisions/buy", {"subject": "s"}, 422, "unknown decision kind 'buy'"),
+        ("/v1/decisions/rank", {"subject": "s", "candidates": ["a"]}, 409, "no model registered"),
+        ("/v1/decisions/price", {"subject": "s"}, 422, "needs list_price"),
+        (
+            "/v1/decisions/price",
+            {"subject": "s", "list_price": "5", "context": {"shoe": 1}},
+            422,
+            "unknown feature(s) 'shoe'",
+        ),
+        ("/v1/decisions/price", {"subject": "s", "list_price": "-5"}, 422, "positive"),
+        ("/v1/decisions/price", {"list_price": "5"}, 422, "body.subject"),
+        (
+            "/v1/decisions/price",
+            {"subject": "s", "list_price": "5", "jurisdiction": "Mars"},
+            422,
+            "unknown jurisdiction",
+        ),
+    ],
+)
+def test_bad_input_is_4xx_with_a_message(
+    client: TestClient,
+    workspace: Workspace,
+    path: str,
+    body: dict[str, object],
+    status: int,
+    needle: str,
+) -> None:
+    r = client.post(path, headers=auth(workspace, Role.SERVICE), json=body)
+    assert r.status_code == status, r.text
+    assert needle in r.json()["message"]
+
+
+def test_unknown_decision_is_404(client: TestClient, workspace: Workspace) -> None:
+    h = auth(workspace, Role.SUPPORT)
+    for path in ("/v1/decisions/dec_NOPE", "/v1/decisions/dec_NOPE/explanation"):
+        r = client.get(path, headers=h)
+        assert r.status_code == 404 and "no decision with id" in r.json()["message"]
