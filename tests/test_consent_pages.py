@@ -456,5 +456,7 @@ def test_embed_script_example_page_and_static_files(client: TestClient) -> None:
 def test_privacy_routes_are_public_and_outside_v1(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     privacy = [p for p in paths if p.startswith("/privacy")]
-    assert "/privacy/preferences" in privacy and "/privacy/api/choices" in privacy
+    # The JSON endpoints are part of the API contract; the HTML pages and static files are not.
+    assert "/privacy/api/choices" in privacy and "/privacy/api/config" in privacy
+    assert "/privacy/preferences" not in privacy
     assert not any(p.startswith("/v1/privacy") for p in paths)

@@ -23,6 +23,7 @@ from trustcart.cli import (
     gateway,
     keys,
     ledger,
+    privacy,
     rules,
     serve,
 )
@@ -98,6 +99,7 @@ app.add_typer(gateway.app, name="gateway")
 app.add_typer(db.app, name="db")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(keys.app, name="keys")
+app.add_typer(privacy.app, name="privacy")
 app.add_typer(rules.app, name="rules")
 
 

@@ -1,5 +1,49 @@
-"""Privacy engineering: pseudonymization (later: k-anonymity, generalization, PII detection)."""
+"""Privacy engineering: pseudonymization, k-anonymity / l-diversity / t-closeness, Mondrian
+generalization, re-identification risk and PII detection."""
 
+from trustcart.privacy.anonymity import AnonymityReport, SensitiveStats, measure
+from trustcart.privacy.generalize import AnonymizationResult, mondrian
+from trustcart.privacy.hierarchies import (
+    CategoricalHierarchy,
+    DateHierarchy,
+    Hierarchy,
+    IntervalHierarchy,
+    ZipHierarchy,
+    age_hierarchy,
+)
+from trustcart.privacy.pii import (
+    ColumnSuggestion,
+    Match,
+    classify_column,
+    classify_source,
+    detect_pii,
+    iban_valid,
+    luhn_valid,
+)
 from trustcart.privacy.pseudonym import Pseudonymizer, truncate_ip
+from trustcart.privacy.risk import RiskReport, reidentification_risk
 
-__all__ = ["Pseudonymizer", "truncate_ip"]
+__all__ = [
+    "AnonymityReport",
+    "AnonymizationResult",
+    "CategoricalHierarchy",
+    "ColumnSuggestion",
+    "DateHierarchy",
+    "Hierarchy",
+    "IntervalHierarchy",
+    "Match",
+    "Pseudonymizer",
+    "RiskReport",
+    "SensitiveStats",
+    "ZipHierarchy",
+    "age_hierarchy",
+    "classify_column",
+    "classify_source",
+    "detect_pii",
+    "iban_valid",
+    "luhn_valid",
+    "measure",
+    "mondrian",
+    "reidentification_risk",
+    "truncate_ip",
+]
