@@ -79,3 +79,36 @@ def test_consent_cli_round_trip(tmp_path: Path) -> None:
     assert "alice" not in r.stdout
     r = runner.invoke(app, [*w, "ledger", "verify", "consent"])
     assert r.exit_code == 0
+
+
+def test_ledger_verify_covers_the_consent_table(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from trustcart.workspace import Workspace
+
+    ws = str(tmp_path / "ws")
+    runner.invoke(app, ["init", ws])
+    w = ["-w", ws]
+    runner.invoke(app, [*w, "catalog", "load", str(EXAMPLE)])
+    runner.invoke(
+        app,
+        [
+            *w,
+            "consent",
+            "record",
+            "bob",
+            "-p",
+            "personalization",
+            "--decision",
+            "denied",
+            "-j",
+            "EU",
+        ],
+    )
+    r = runner.invoke(app, [*w, "ledger", "verify", "consent", "-f", "json"])
+    assert r.exit_code == 0
+    assert [row["log"] for row in json.loads(r.stdout)] == ["consent", "consent (table vs log)"]
+    with Workspace.open(ws) as opened, opened.store.write() as conn:
+        conn.execute(text("UPDATE consent_events SET decision = 'granted'"))
+    r = runner.invoke(app, [*w, "ledger", "verify", "consent"])
+    assert r.exit_code == 1 and "decision differs" in r.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -14,8 +15,17 @@ from trustcart.cli._common import (
     print_table,
 )
 from trustcart.errors import NotFound
+from trustcart.store import CopyCheck, Store
 
 app = typer.Typer(help="Hash-chained evidence logs.", no_args_is_help=True)
+
+
+def _copy_checks() -> dict[str, Callable[[Store], CopyCheck]]:
+    """Logs that have a queryable copy table, and the check comparing it with the log."""
+    from trustcart.consent import verify_consent_copies
+    from trustcart.gateway.log import verify_decision_copies
+
+    return {"consent": verify_consent_copies, "decisions": verify_decision_copies}
 
 
 @app.command("list")
@@ -47,22 +57,22 @@ def verify(
                 f"no log named {', '.join(missing)}; existing: {', '.join(known) or 'none'}"
             )
         results = [ws.store.log(n).verify() for n in wanted]
-        copies = None
-        if "consent" in wanted:
-            from trustcart.consent import verify_consent_copies
-
-            copies = verify_consent_copies(ws.store)
+        copies = [
+            (f"{name} (table vs log)", check(ws.store))
+            for name, check in _copy_checks().items()
+            if name in wanted
+        ]
     rows = [r.to_dict() for r in results]
-    if copies is not None:
-        rows.append(
-            {
-                "log": "consent (tables vs ledger)",
-                "ok": copies.ok,
-                "checked": copies.checked,
-                "first_bad": copies.first_bad,
-                "reason": copies.reason,
-            }
-        )
+    rows += [
+        {
+            "log": label,
+            "ok": c.ok,
+            "checked": c.checked,
+            "first_bad": c.first_bad,
+            "reason": c.reason,
+        }
+        for label, c in copies
+    ]
     if fmt is OutputFormat.json:
         print_json(rows)
     else:

@@ -11,7 +11,7 @@ svc.may_use("c-42", "personalization", ["user.behavior.purchase_history"], "EU")
 from __future__ import annotations
 
 from trustcart.consent.index import CONSENT_LOG, ConsentIndex
-from trustcart.consent.integrity import CopyCheck, verify_consent_copies
+from trustcart.consent.integrity import verify_consent_copies
 from trustcart.consent.model import (
     ConsentEventIn,
     Decision,
@@ -32,6 +32,7 @@ from trustcart.consent.notices import (
 from trustcart.consent.proof import build_proof, proof_html
 from trustcart.consent.service import ConsentService, RecordResult
 from trustcart.consent.stats import consent_rates
+from trustcart.store.copies import CopyCheck
 
 __all__ = [
     "CONSENT_LOG",

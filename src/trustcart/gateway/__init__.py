@@ -19,11 +19,12 @@ from trustcart.gateway.guardrails import (
     OfferRules,
     PriceGuardrails,
 )
-from trustcart.gateway.log import DECISION_LOG, CopyCheck, DecisionLog
+from trustcart.gateway.log import DECISION_LOG, DecisionLog
 from trustcart.gateway.plugin import DecisionKind, DecisionModel, ExplainableModel, FeatureSpec
 from trustcart.gateway.protected import ProtectedHit, protected_characteristics, protected_hit
 from trustcart.gateway.proxies import Proxy, list_proxies, register_proxy
 from trustcart.gateway.registry import ModelRecord, list_models, record_model
+from trustcart.store.copies import CopyCheck
 
 __all__ = [
     "DECISION_LOG",

@@ -13,7 +13,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -22,6 +21,7 @@ from sqlalchemy import select
 
 from trustcart.errors import NotFound
 from trustcart.store import Store, VerifyResult
+from trustcart.store.copies import CopyCheck, verify_copy_table
 from trustcart.store.tables import DecisionRow, LogEntry, table_of
 
 DECISION_LOG = "decisions"
@@ -39,16 +39,6 @@ class _Pending:
         self.done = threading.Event()
         self.result: tuple[int, datetime] | None = None
         self.error: BaseException | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CopyCheck:
-    """Result of comparing the ``decisions`` table with the log."""
-
-    ok: bool
-    checked: int
-    first_bad: int | None = None
-    reason: str | None = None
 
 
 class DecisionLog:
@@ -198,29 +188,12 @@ class DecisionLog:
 
     def verify_copies(self) -> CopyCheck:
         """Every copy row equals its log payload; no entry lacks its row or vice versa."""
-        with self.store.read(snapshot=True) as conn:
-            log_rows = conn.execute(
-                select(_entries.c.seq, _entries.c.payload)
-                .where(_entries.c.log == DECISION_LOG)
-                .order_by(_entries.c.seq)
-            ).all()
-            copies = {r.seq: r for r in conn.execute(select(_rows))}
-        for entry in log_rows:
-            payload = orjson.loads(entry.payload)
-            row = copies.pop(entry.seq, None)
-            if row is None:
-                return CopyCheck(False, entry.seq - 1, entry.seq, "decision row deleted")
-            for name in _COPIED:
-                if getattr(row, name) != payload.get(name):
-                    return CopyCheck(
-                        False, entry.seq - 1, entry.seq, f"decisions.{name} differs from the log"
-                    )
-            if orjson.loads(row.output) != payload["output"]:
-                return CopyCheck(
-                    False, entry.seq - 1, entry.seq, "decisions.output differs from the log"
-                )
-        if copies:
-            return CopyCheck(
-                False, len(log_rows), min(copies), "decisions has a row with no log entry"
-            )
-        return CopyCheck(True, len(log_rows))
+        return verify_decision_copies(self.store)
+
+
+def verify_decision_copies(store: Store) -> CopyCheck:
+    """The ``decisions`` table against the ``decisions`` log (see :mod:`trustcart.store.copies`)."""
+    check, _ = verify_copy_table(
+        store, DECISION_LOG, _rows, (*_COPIED, "output"), decoders={"output": orjson.loads}
+    )
+    return check
