@@ -6,18 +6,11 @@ up in HTML), and the environment is built once per process.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from jinja2 import Environment
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from trustcart.templating import jinja_env as _package_env
 
 
-@lru_cache(maxsize=1)
 def jinja_env() -> Environment:
     """Autoescaping environment over ``trustcart/catalog/templates``."""
-    return Environment(
-        loader=PackageLoader("trustcart.catalog", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    return _package_env("trustcart.catalog")

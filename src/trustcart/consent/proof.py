@@ -59,10 +59,7 @@ def build_proof(service: ConsentService, subject: str) -> dict[str, Any]:
 
 def proof_html(proof: dict[str, Any]) -> str:
     """The proof as a standalone HTML page (autoescaped)."""
-    from jinja2 import Environment, PackageLoader, select_autoescape
+    from trustcart.templating import jinja_env
 
-    env = Environment(
-        loader=PackageLoader("trustcart.consent", "templates"),
-        autoescape=select_autoescape(["html", "j2"]),
-    )
+    env = jinja_env("trustcart.consent")
     return env.get_template("proof.html.j2").render(proof=proof)

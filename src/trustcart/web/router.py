@@ -17,14 +17,13 @@ request is the only authority, and it only reaches its own consent.
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 from starlette.concurrency import run_in_threadpool
 
@@ -33,6 +32,7 @@ from trustcart.api.schemas import ErrorBody
 from trustcart.consent import ConsentService, Evidence, Mechanism, RecordedEvent
 from trustcart.errors import AuthenticationError, NotFound, TrustCartError, ValidationError
 from trustcart.rules import Jurisdiction
+from trustcart.templating import jinja_env
 from trustcart.web import view
 
 router = APIRouter(prefix="/privacy", tags=["privacy pages"])
@@ -68,16 +68,9 @@ JurisdictionQ = Annotated[Code | None, Query()]
 SecGpc = Annotated[str | None, Header(alias="Sec-GPC", max_length=8)]
 
 
-@lru_cache(maxsize=1)
 def _env() -> Environment:
     """Autoescaping environment over ``trustcart/web/templates`` (built once per process)."""
-    return Environment(
-        loader=PackageLoader("trustcart.web", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    return jinja_env("trustcart.web")
 
 
 def _static_url(request: Request, name: str) -> str:
