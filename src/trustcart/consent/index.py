@@ -100,20 +100,7 @@ class ConsentIndex:
                     select(_events).where(_events.c.seq > self._seq).order_by(_events.c.seq)
                 ).all()
             for r in rows:
-                self._put(
-                    r.subject,
-                    r.purpose,
-                    StateEntry(
-                        r.id,
-                        r.seq,
-                        Decision(r.decision),
-                        r.mechanism,
-                        r.jurisdiction,
-                        r.notice_version,
-                        r.valid,
-                        r.created_at,
-                    ),
-                )
+                self._put(r.subject, r.purpose, RecordedEvent.from_row(r).state())
             if rows:
                 self._seq = max(self._seq, rows[-1].seq)
 
@@ -125,20 +112,7 @@ class ConsentIndex:
         """
         with self._lock:
             for e in events:
-                self._put(
-                    e.subject,
-                    e.purpose,
-                    StateEntry(
-                        e.id,
-                        e.seq,
-                        e.decision,
-                        e.mechanism,
-                        e.jurisdiction,
-                        e.notice_version,
-                        e.valid,
-                        e.created_at,
-                    ),
-                )
+                self._put(e.subject, e.purpose, e.state())
                 if e.seq == self._seq + 1:
                     self._seq = e.seq
 

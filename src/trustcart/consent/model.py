@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -96,6 +96,38 @@ class RecordedEvent:
     valid: bool
     validity: str
     created_at: datetime
+
+    @classmethod
+    def from_row(cls, r: Any) -> RecordedEvent:
+        """From a ``consent_events`` row."""
+        return cls(
+            r.id,
+            r.seq,
+            r.subject,
+            r.purpose,
+            r.data_use,
+            Decision(r.decision),
+            r.mechanism,
+            r.jurisdiction,
+            r.notice_version,
+            r.channel,
+            r.valid,
+            r.validity,
+            r.created_at,
+        )
+
+    def state(self) -> StateEntry:
+        """This event as the latest choice for its subject and purpose."""
+        return StateEntry(
+            self.id,
+            self.seq,
+            self.decision,
+            self.mechanism,
+            self.jurisdiction,
+            self.notice_version,
+            self.valid,
+            self.created_at,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -513,18 +513,7 @@ class ConsentService:
                 .order_by(_events.c.seq.desc())
                 .limit(1)
             ).first()
-        if r is None:
-            return None
-        return StateEntry(
-            r.id,
-            r.seq,
-            Decision(r.decision),
-            r.mechanism,
-            r.jurisdiction,
-            r.notice_version,
-            r.valid,
-            r.created_at,
-        )
+        return None if r is None else RecordedEvent.from_row(r).state()
 
     def state(self, subject: str) -> dict[str, StateEntry]:
         """The latest choice per purpose for one person."""
@@ -537,21 +526,4 @@ class ConsentService:
             rows = conn.execute(
                 select(_events).where(_events.c.subject == pseudonym).order_by(_events.c.seq)
             ).all()
-        return [
-            RecordedEvent(
-                r.id,
-                r.seq,
-                r.subject,
-                r.purpose,
-                r.data_use,
-                Decision(r.decision),
-                r.mechanism,
-                r.jurisdiction,
-                r.notice_version,
-                r.channel,
-                r.valid,
-                r.validity,
-                r.created_at,
-            )
-            for r in rows
-        ]
+        return [RecordedEvent.from_row(r) for r in rows]
