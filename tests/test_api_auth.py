@@ -122,3 +122,13 @@ def test_rules_routes(client: TestClient, keys: dict[Role, str]) -> None:
     assert fallback["is_fallback"] is True and fallback["fallback_reason"]
     r = client.get("/v1/rules/jurisdictions/%3Cscript%3E", headers=auth)
     assert r.status_code == 422 and r.json()["error"] == "validation_error"
+
+
+def test_security_doc_lists_every_role_scope_grant() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "security.md").read_text()
+    for scope in Scope:
+        row = next(line for line in doc.splitlines() if line.startswith(f"| `{scope.value}` |"))
+        marks = [cell.strip() == "✓" for cell in row.strip("|").split("|")[1:]]
+        assert marks == [scope in ROLE_SCOPES[role] for role in Role], scope
