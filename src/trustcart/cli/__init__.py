@@ -25,6 +25,7 @@ from trustcart.cli import (
     ledger,
     privacy,
     rules,
+    scan,
     serve,
 )
 from trustcart.cli._common import err_console, report_error
@@ -93,6 +94,7 @@ def init(
 app.command()(serve.serve)
 app.command()(demo.demo)
 app.command()(audit.audit)
+app.command()(scan.scan)
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(consent.app, name="consent")
 app.add_typer(gateway.app, name="gateway")
