@@ -55,3 +55,14 @@ def test_same_seed_same_consent_data(tmp_path: Path) -> None:
 
     assert counts("a", 1) == counts("b", 1)
     assert counts("a", 1) != counts("c", 2)
+
+
+def test_demo_scan_flags_the_invalid_banner_grants(tmp_path: Path) -> None:
+    import json
+
+    result = run_demo(tmp_path / "demo", echo=lambda _: None, customers=300)
+    sarif = json.loads(result.reports["compliance.sarif"].read_text())
+    rules = {r["ruleId"] for r in sarif["runs"][0]["results"]}
+    # EU implied-banner grants for a consent-based purpose are not valid consent (Art. 4(11)).
+    assert any(rule.startswith("TC-CON-001") for rule in rules)
+    assert "compliance" in result.reports["compliance.html"].read_text().lower()

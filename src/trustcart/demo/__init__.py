@@ -94,6 +94,21 @@ def run_demo(
             consent = run_consent_step(ws, reports, echo, customers=customers, seed=seed)
             if consent.proof is not None:
                 result.reports[consent.proof.name] = consent.proof
+        with step("compliance scan"):
+            from trustcart.compliance import scan, to_html
+            from trustcart.compliance.render import to_sarif_text
+
+            found = scan(ws)
+            echo(
+                f"    score {found.score}/100 — "
+                + ", ".join(f"{n} {sev}" for sev, n in found.counts.items())
+            )
+            for f in found.findings:
+                echo(f"    {f.severity.upper():<6} {f.object}: {f.message}")
+            (reports / "compliance.html").write_text(to_html(found))
+            (reports / "compliance.sarif").write_text(to_sarif_text(found))
+            result.reports["compliance.html"] = reports / "compliance.html"
+            result.reports["compliance.sarif"] = reports / "compliance.sarif"
         with step("evidence ledgers"):
             checks = [ws.store.log(n).verify() for n in ws.store.log_names()]
             result.ledgers_ok = all(c.ok for c in checks)
