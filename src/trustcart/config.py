@@ -63,6 +63,43 @@ class Settings(BaseModel):
         ),
     )
 
+    public_rate_limit: str = Field(
+        default="30/10s",
+        description=(
+            "Rate limit per client IP on the unauthenticated shopper endpoints (/privacy/api/*, "
+            'POST /privacy/preferences), as "REQUESTS/SECONDSs" (e.g. "30/10s"); "off" disables.'
+        ),
+    )
+    public_rate_burst: int = Field(
+        default=30,
+        ge=1,
+        le=100_000,
+        description="Requests a client may send at once before the rate limit applies.",
+    )
+
+    @field_validator("public_rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        text = value.strip().lower()
+        if text == "off":
+            return text
+        requests, sep, window = text.partition("/")
+        window = window.removesuffix("s")
+        try:
+            ok = bool(sep) and int(requests) >= 1 and 0 < float(window) <= 86_400
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError('must be "REQUESTS/SECONDSs" such as "30/10s", or "off"')
+        return f"{int(requests)}/{window}s"
+
+    def public_rate(self) -> tuple[float, float] | None:
+        """``(requests, window seconds)`` of :attr:`public_rate_limit`, or ``None`` when off."""
+        if self.public_rate_limit == "off":
+            return None
+        requests, _, window = self.public_rate_limit.partition("/")
+        return float(requests), float(window.removesuffix("s"))
+
     @field_validator("database_url")
     @classmethod
     def _known_backend(cls, value: str) -> str:

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 import trustcart
 from trustcart.api.errors import install_error_handlers
+from trustcart.api.hardening import install_hardening
 from trustcart.api.logging import install_access_log
 from trustcart.api.routers import catalog, consent, decisions, keys, ledgers, rules
 from trustcart.api.schemas import ErrorBody, Health
@@ -38,6 +39,7 @@ def create_app(workspace: Workspace) -> FastAPI:
     )
     app.state.workspace = workspace
     install_error_handlers(app)
+    install_hardening(app)  # inside the access log, so 429s are logged too
     install_access_log(app)
 
     @app.get("/healthz", response_model=Health, tags=["system"])

@@ -78,7 +78,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        # The route template, not the raw path: a path may carry a subject id (personal data).
+        route = getattr(request.scope.get("route"), "path", "<unmatched>")
+        log.exception("unhandled error on %s %s", request.method, route)
         return JSONResponse(
             {
                 "error": "internal_error",

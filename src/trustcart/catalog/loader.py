@@ -118,36 +118,97 @@ def parse_manifest(
     return dm
 
 
+#: A manifest is a few levels deep; anything deeper is a mistake or an attack on the parser.
+_MAX_DEPTH = 64
+#: Node visits allowed once aliases are expanded: far above any real data map, far below a
+#: "billion laughs" document whose aliases multiply into billions of nodes.
+_MAX_NODES = 200_000
+
+
+def _yaml_error(
+    filename: str, message: str, line: int | None = None, column: int | None = None
+) -> ValidationError:
+    where = f"{filename}:{line}:{column}" if line is not None else filename
+    return ValidationError(
+        f"{where}: {message}",
+        details=[
+            {
+                "file": filename,
+                "path": "",
+                "line": line,
+                "column": column,
+                "message": message,
+                "allowed": [],
+            }
+        ],
+    )
+
+
+def _check_shape(node: yaml.Node, filename: str) -> None:
+    """Refuse recursive aliases (``&a [*a]``) and absurd nesting before constructing data."""
+    stack: list[tuple[yaml.Node, int, frozenset[int]]] = [(node, 1, frozenset())]
+    visits = 0
+    while stack:
+        current, depth, ancestors = stack.pop()
+        visits += 1
+        if visits > _MAX_NODES:
+            raise _yaml_error(
+                filename,
+                f"YAML expands to more than {_MAX_NODES:,} values "
+                "(aliases repeated many times); write the manifest out plainly",
+            )
+        if id(current) in ancestors:
+            mark = current.start_mark
+            raise _yaml_error(
+                filename,
+                "YAML alias refers to one of its own parents (recursive "
+                "structure); a manifest cannot contain cycles",
+                mark.line + 1,
+                mark.column + 1,
+            )
+        if depth > _MAX_DEPTH:
+            mark = current.start_mark
+            raise _yaml_error(
+                filename,
+                f"YAML nested deeper than {_MAX_DEPTH} levels",
+                mark.line + 1,
+                mark.column + 1,
+            )
+        inner = ancestors | {id(current)}
+        if isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                stack.append((key, depth + 1, inner))
+                stack.append((value, depth + 1, inner))
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend((item, depth + 1, inner) for item in current.value)
+
+
 def _compose(text: str, filename: str) -> tuple[yaml.Node | None, Any]:
     """Node tree (for positions) and constructed data, from one parse."""
-    loader = yaml.SafeLoader(text)
+    loader: yaml.SafeLoader | None = None
     try:
+        loader = yaml.SafeLoader(text)  # the reader rejects control characters here
         node = loader.get_single_node()
+        if node is not None:
+            _check_shape(node, filename)
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        column = mark.column + 1 if mark else None
         what = exc.problem or str(exc)
         context = f" ({exc.context})" if exc.context else ""
-        message = f"YAML syntax error: {what}{context}"
-        raise ValidationError(
-            f"{filename}:{line}:{column}: {message}",
-            details=[
-                {
-                    "file": filename,
-                    "path": "",
-                    "line": line,
-                    "column": column,
-                    "message": message,
-                    "allowed": [],
-                }
-            ],
+        raise _yaml_error(
+            filename,
+            f"YAML syntax error: {what}{context}",
+            mark.line + 1 if mark else None,
+            mark.column + 1 if mark else None,
         ) from None
-    except yaml.YAMLError as exc:  # pragma: no cover - every parser error is marked
-        raise ValidationError(f"{filename}: YAML error: {exc}") from None
+    except yaml.YAMLError as exc:  # e.g. ReaderError: a character YAML does not allow
+        raise _yaml_error(filename, f"YAML error: {exc}") from None
+    except RecursionError:
+        raise _yaml_error(filename, "YAML nested too deeply to read") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return node, data
 
 

@@ -1,0 +1,245 @@
+"""Security headers on every response and a rate limit on the unauthenticated shopper endpoints.
+
+Why a plain ASGI middleware (not ``@app.middleware("http")``): it only touches the response
+start message, so streaming and file responses pass through untouched, and a limited request is
+answered before any routing, dependency or database work.
+
+Headers: ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer``,
+``X-Frame-Options: DENY`` and, for a response that does not set its own, a
+``Content-Security-Policy`` that forbids framing, scripts and every remote load (inline ``<style>``
+stays allowed for the self-contained HTML reports: proof of consent, notice, RoPA). A header a
+route already sets wins (the privacy pages send their own stricter CSP). ``/docs`` and
+``/redoc`` get no CSP: Swagger UI and ReDoc load their script and CSS from a CDN (so those two
+pages need internet access in the browser).
+
+Rate limit: a token bucket per client IP on everything under ``/privacy/api/`` and on
+``POST /privacy/preferences`` — the endpoints anyone on the internet can call without a key.
+Authenticated ``/v1`` routes are not limited here: every key is issued to a named system or
+person and its requests are in the access log under its key id, so abuse is accountable and
+the key can be revoked (per-key quotas can come later). The IP is used only as a dictionary key
+(a keyed hash of it, with a random per-process key), held in memory, never logged or stored;
+idle buckets are evicted so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import orjson
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+#: Policy for responses without their own (JSON, the HTML reports of /v1).
+DEFAULT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("x-frame-options", "DENY"),
+)
+#: Paths whose pages load assets from a CDN: no CSP (they still get the other headers).
+NO_CSP_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+#: Default limit: 30 requests per 10 s per client, bursts of up to 30.
+DEFAULT_RATE = (30.0, 10.0)
+DEFAULT_BURST = 30
+#: Buckets kept at most; beyond it the least recently used are dropped.
+MAX_CLIENTS = 50_000
+
+
+class TokenBucketLimiter:
+    """Thread-safe token buckets keyed by client, with bounded memory.
+
+    Each client starts with ``burst`` tokens; a request takes one; tokens refill at
+    ``requests / window`` per second up to ``burst``. A bucket untouched for long enough to
+    refill completely is indistinguishable from a new one, so it is evicted. If more than
+    ``max_clients`` are active at once, the least recently seen ones are dropped (they start
+    again with a full bucket: the limiter fails open for them, never closed for everyone).
+    """
+
+    def __init__(
+        self,
+        requests: float,
+        window: float,
+        burst: int,
+        *,
+        max_clients: int = MAX_CLIENTS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if requests <= 0 or window <= 0 or burst < 1 or max_clients < 1:
+            raise ValueError("requests, window, burst and max_clients must be positive")
+        self.rate = requests / window  # tokens per second
+        self.burst = float(burst)
+        self.max_clients = max_clients
+        self._clock = clock
+        self._idle = self.burst / self.rate  # seconds for an empty bucket to refill
+        self._buckets: OrderedDict[bytes, tuple[float, float]] = OrderedDict()  # tokens, seen
+        self._lock = threading.Lock()
+        self._salt = os.urandom(16)
+
+    def _key(self, client: str) -> bytes:
+        return hashlib.blake2b(client.encode(), key=self._salt, digest_size=16).digest()
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def acquire(self, client: str) -> float:
+        """Take a token for ``client``: 0.0 if allowed, else the seconds until one is free."""
+        key = self._key(client)
+        with self._lock:
+            now = self._clock()
+            tokens, seen = self._buckets.pop(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - seen) * self.rate)
+            if tokens >= 1.0:
+                tokens -= 1.0
+                wait = 0.0
+            else:
+                wait = (1.0 - tokens) / self.rate
+            self._buckets[key] = (tokens, now)  # most recently seen last
+            self._evict(now)
+            return wait
+
+    def _evict(self, now: float) -> None:
+        """Drop idle buckets from the old end (amortised O(1)), then any excess."""
+        buckets = self._buckets
+        while buckets:
+            _tokens, seen = next(iter(buckets.values()))
+            if now - seen < self._idle and len(buckets) <= self.max_clients:
+                break
+            buckets.popitem(last=False)
+
+
+def _header_names(headers: Iterable[tuple[bytes, bytes]]) -> set[bytes]:
+    return {name.lower() for name, _ in headers}
+
+
+class HardeningMiddleware:
+    """ASGI middleware: security headers everywhere, rate limit on the public endpoints."""
+
+    def __init__(self, app: ASGIApp, limiter: TokenBucketLimiter | None = None) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    @staticmethod
+    def _path(scope: Scope) -> str:
+        path: str = scope.get("path", "")
+        root: str = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :] or "/"
+        return path
+
+    @staticmethod
+    def is_limited(method: str, path: str) -> bool:
+        """Whether a request is subject to the public rate limit."""
+        return path.startswith("/privacy/api/") or (
+            method == "POST" and path.rstrip("/") == "/privacy/preferences"
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = self._path(scope)
+        csp = path not in NO_CSP_PATHS
+        if self.limiter is not None and self.is_limited(scope.get("method", "GET"), path):
+            client = scope.get("client")
+            wait = self.limiter.acquire(client[0] if client else "")
+            if wait > 0:
+                await self._too_many(send, wait, cors=path.startswith("/privacy/api/"), csp=csp)
+                return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers: list[tuple[bytes, bytes]] = list(message.get("headers", []))
+                present = _header_names(headers)
+                for name, value in SECURITY_HEADERS:
+                    if name.encode() not in present:
+                        headers.append((name.encode(), value.encode()))
+                if csp and b"content-security-policy" not in present:
+                    headers.append((b"content-security-policy", DEFAULT_CSP.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    @staticmethod
+    async def _too_many(send: Send, wait: float, *, cors: bool, csp: bool) -> None:
+        retry = max(1, math.ceil(wait))
+        body = orjson.dumps(
+            {
+                "error": "rate_limited",
+                "message": f"too many requests; try again in {retry} s",
+                "details": {"retry_after": retry},
+            }
+        )
+        headers: list[tuple[bytes, bytes]] = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"retry-after", str(retry).encode()),
+            (b"cache-control", b"no-store"),
+        ]
+        headers += [(n.encode(), v.encode()) for n, v in SECURITY_HEADERS]
+        if csp:
+            headers.append((b"content-security-policy", DEFAULT_CSP.encode()))
+        if cors:  # the embed script on the shop's origin must be able to read the answer
+            headers += [(b"access-control-allow-origin", b"*"), (b"vary", b"Origin")]
+        await send({"type": "http.response.start", "status": 429, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def install_hardening(app: FastAPI, *, limiter: TokenBucketLimiter | None = None) -> None:
+    """Add the middleware to ``app``; the limit comes from the workspace settings
+    (``public_rate_limit``, ``public_rate_burst``) unless ``limiter`` is given."""
+    if limiter is None:
+        workspace: Any = getattr(app.state, "workspace", None)
+        settings = getattr(workspace, "settings", None)
+        rate = settings.public_rate() if settings is not None else DEFAULT_RATE
+        burst = settings.public_rate_burst if settings is not None else DEFAULT_BURST
+        if rate is not None:
+            limiter = TokenBucketLimiter(rate[0], rate[1], burst)
+    app.state.rate_limiter = limiter
+    app.add_middleware(HardeningMiddleware, limiter=limiter)
+    if limiter is not None:
+        _document_429(app)
+
+
+def _document_429(app: FastAPI) -> None:
+    """Declare the 429 answer on the limited operations, so the OpenAPI contract stays true
+    (the schemathesis fuzz test checks every response against it)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        has_error_body = "ErrorBody" in schema.get("components", {}).get("schemas", {})
+        body: dict[str, Any] = (
+            {"$ref": "#/components/schemas/ErrorBody"} if has_error_body else {"type": "object"}
+        )
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                if HardeningMiddleware.is_limited(method.upper(), path):
+                    operation.setdefault("responses", {}).setdefault(
+                        "429",
+                        {
+                            "description": "Rate limited: retry after the Retry-After seconds",
+                            "headers": {
+                                "Retry-After": {
+                                    "description": "Seconds to wait before retrying",
+                                    "schema": {"type": "integer"},
+                                }
+                            },
+                            "content": {"application/json": {"schema": body}},
+                        },
+                    )
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
