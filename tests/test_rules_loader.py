@@ -2,38 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable
-from importlib.resources import as_file
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from trustcart.errors import RulesError
-from trustcart.rules import default_data_dir, load_rules
+from rules_helpers import copy_rule_pack, edit, load_error
+from trustcart.rules import load_rules
 
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     """A writable copy of the packaged rule pack."""
-    target = tmp_path / "data"
-    with as_file(default_data_dir()) as src:
-        shutil.copytree(src, target)
-    return target
-
-
-def edit(path: Path, change: Callable[[Any], None]) -> None:
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(doc)
-    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
-
-
-def load_error(data_dir: Path) -> RulesError:
-    with pytest.raises(RulesError) as err:
-        load_rules(path=data_dir)
-    return err.value
+    return copy_rule_pack(tmp_path)
 
 
 def test_unmodified_copy_loads(data_dir: Path) -> None:

@@ -3,16 +3,13 @@ worth per jurisdiction and purpose type, the strictest fallback, and strict load
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable
 from datetime import date
-from importlib.resources import as_file
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from rules_helpers import copy_rule_pack, edit, load_error
 from trustcart.errors import RulesError
 from trustcart.rules import (
     Mechanism,
@@ -20,7 +17,6 @@ from trustcart.rules import (
     PurposeType,
     Rules,
     consent_table_markdown,
-    default_data_dir,
     load_rules,
 )
 
@@ -265,22 +261,8 @@ def test_unknown_mechanism_and_purpose_raise(rules: Rules) -> None:
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
-    target = tmp_path / "data"
-    with as_file(default_data_dir()) as src:
-        shutil.copytree(src, target)
-    return target
-
-
-def edit(path: Path, change: Callable[[Any], None]) -> None:
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(doc)
-    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
-
-
-def load_error(data_dir: Path) -> RulesError:
-    with pytest.raises(RulesError) as err:
-        load_rules(path=data_dir)
-    return err.value
+    """A writable copy of the packaged rule pack."""
+    return copy_rule_pack(tmp_path)
 
 
 def test_unknown_mechanism_in_yaml(data_dir: Path) -> None:
