@@ -14,7 +14,7 @@ they need the whole map and must all be reported together.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
@@ -51,18 +51,9 @@ ObjectKind = Literal[
     "recipient",
     "flow",
 ]
-#: Order in which :meth:`DataMap.objects` yields kinds (referenced kinds first).
-OBJECT_KINDS: tuple[ObjectKind, ...] = (
-    "organization",
-    "data_category",
-    "data_use",
-    "data_subject",
-    "purpose",
-    "system",
-    "dataset",
-    "recipient",
-    "flow",
-)
+#: Order in which :meth:`DataMap.objects` yields kinds (referenced kinds first): the order of
+#: the ``ObjectKind`` literal, which is kept in that order.
+OBJECT_KINDS: tuple[ObjectKind, ...] = get_args(ObjectKind)
 ORGANIZATION_KEY = "organization"
 
 
