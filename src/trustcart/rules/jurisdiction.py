@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Self
+from enum import StrEnum
+from typing import Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -108,7 +109,7 @@ class Jurisdiction(BaseModel):
         The basis is :meth:`gpc_rule` (its ``citation``, and ``honoured`` for whether the rule
         pack states a duty or TrustCart honours the signal voluntarily).
         """
-        return _purpose_type(purpose_type) in self.gpc_rule().opts_out_of
+        return _parse(PurposeType, purpose_type, "purpose type") in self.gpc_rule().opts_out_of
 
     def mechanism_rule(
         self, mechanism: Mechanism | str, purpose_type: PurposeType | str
@@ -127,8 +128,8 @@ class Jurisdiction(BaseModel):
         A grant rule says whether an event *counts as consent*; whether consent is needed at all
         is :meth:`consent_requirement`.
         """
-        mechanism = _mechanism(mechanism)
-        purpose_type = _purpose_type(purpose_type)
+        mechanism = _parse(Mechanism, mechanism, "consent mechanism")
+        purpose_type = _parse(PurposeType, purpose_type, "purpose type")
         entry = self.consent_mechanisms.get(mechanism)
         grant: MechanismGrant
         if entry is None:
@@ -191,7 +192,7 @@ class Jurisdiction(BaseModel):
 
     def has_right(self, kind: RightKind | str, on: date | None = None) -> bool:
         """Whether the regime grants ``kind``; with ``on``, only if already in effect that day."""
-        kind = _right_kind(kind)
+        kind = _parse(RightKind, kind, "right kind")
         return any(r.kind == kind and (on is None or r.effective_from <= on) for r in self.rights)
 
     def right(self, kind: RightKind | str) -> Right:
@@ -199,7 +200,7 @@ class Jurisdiction(BaseModel):
 
         Raises :class:`RulesError` listing the rights the regime does grant when ``kind`` is absent.
         """
-        kind = _right_kind(kind)
+        kind = _parse(RightKind, kind, "right kind")
         for r in self.rights:
             if r.kind == kind:
                 return r
@@ -217,7 +218,7 @@ class Jurisdiction(BaseModel):
         is ``opt_in`` with ``confidence="unconfirmed"`` and ``notes`` "not stated in the rule pack;
         strictest assumed": asking for consent is never unlawful, skipping it may be.
         """
-        purpose_type = _purpose_type(purpose_type)
+        purpose_type = _parse(PurposeType, purpose_type, "purpose type")
         found = self.consent_model.get(purpose_type)
         if found is not None:
             return found
@@ -230,25 +231,13 @@ class Jurisdiction(BaseModel):
         )
 
 
-def _right_kind(kind: RightKind | str) -> RightKind:
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def _parse(enum: type[_E], value: _E | str, what: str) -> _E:
+    """``value`` as a member of ``enum``, or a RulesError listing the known values."""
     try:
-        return RightKind(kind)
+        return enum(value)
     except ValueError:
-        known = ", ".join(k.value for k in RightKind)
-        raise RulesError(f"unknown right kind {kind!r}; known: {known}") from None
-
-
-def _mechanism(mechanism: Mechanism | str) -> Mechanism:
-    try:
-        return Mechanism(mechanism)
-    except ValueError:
-        known = ", ".join(m.value for m in Mechanism)
-        raise RulesError(f"unknown consent mechanism {mechanism!r}; known: {known}") from None
-
-
-def _purpose_type(purpose_type: PurposeType | str) -> PurposeType:
-    try:
-        return PurposeType(purpose_type)
-    except ValueError:
-        known = ", ".join(p.value for p in PurposeType)
-        raise RulesError(f"unknown purpose type {purpose_type!r}; known: {known}") from None
+        known = ", ".join(member.value for member in enum)
+        raise RulesError(f"unknown {what} {value!r}; known: {known}") from None
