@@ -63,6 +63,26 @@ class Settings(BaseModel):
         ),
     )
 
+    subject_identity: str = Field(
+        default="customer_id",
+        min_length=1,
+        max_length=64,
+        description=(
+            "Which identifier the shop passes as `subject` to the consent ledger and the "
+            "gateway; rights requests use it to reach those logs (an identity type of the data "
+            "map's connectors, e.g. customer_id)."
+        ),
+    )
+    rights_code_ttl_minutes: int = Field(
+        default=30, ge=1, le=1440, description="How long a rights-request one-time code is valid."
+    )
+    rights_code_attempts: int = Field(
+        default=5, ge=1, le=20, description="Wrong codes allowed before a new code is needed."
+    )
+    rights_codes_per_request: int = Field(
+        default=5, ge=1, le=50, description="One-time codes a request may be sent in total."
+    )
+
     public_rate_limit: str = Field(
         default="30/10s",
         description=(

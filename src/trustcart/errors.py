@@ -85,3 +85,24 @@ class RulesError(TrustCartError):
 
     code = "rules_error"
     status = 422
+
+
+class VerificationFailed(TrustCartError):
+    """A one-time code is wrong or expired, or the request is not waiting for one."""
+
+    code = "verification_failed"
+    status = 422
+
+
+class TooManyAttempts(TrustCartError):
+    """Too many wrong codes (or codes sent): the caller must wait or ask for a new code."""
+
+    code = "too_many_attempts"
+    status = 429
+
+
+class ConnectorError(TrustCartError):
+    """A registered store could not be read or changed; nothing was lost, retry when it is up."""
+
+    code = "connector_error"
+    status = 409

@@ -202,6 +202,57 @@ class DatasetField(_Model):
     identifying: bool = False
 
 
+EraseStrategy = Literal["delete", "mask", "pseudonymize"]
+ConnectorType = Literal["sql", "file", "webhook"]
+
+
+class Connector(_Model):
+    """How rights requests and retention reach a dataset's rows.
+
+    Why in the data map: the map already says which fields identify a person and how long rows
+    may be kept; declaring the way in next to them means an erasure or an access request reaches
+    every store the map lists, and a store without a connector is visible (and flagged) instead
+    of silently skipped.
+
+    - ``sql``: ``url`` is a SQLAlchemy URL (default: the dataset's ``location``); ``${VAR}``
+      is replaced from the environment so passwords stay out of the manifest; ``table``
+      defaults to the dataset key.
+    - ``file``: a Parquet or CSV file, or a folder of Parquet files (``path``, default the
+      dataset's ``location``; relative paths are relative to the workspace). Rewritten via
+      DuckDB into a temporary file that atomically replaces the original.
+    - ``webhook``: a vendor endpoint that receives a signed request (HMAC-SHA256 with the
+      secret in the environment variable ``secret_env``) and answers now or calls back.
+    """
+
+    type: ConnectorType
+    url: str | None = None
+    table: str | None = None
+    path: str | None = None
+    identities: dict[str, str] = Field(
+        default_factory=dict,
+        description="Identity type (e.g. email, customer_id) -> column; default: identity_keys",
+    )
+    erase: EraseStrategy = "delete"
+    mask_fields: list[str] = Field(
+        default_factory=list,
+        description="Fields set to NULL by erase: mask (default: every non-identity field)",
+    )
+    timestamp: str | None = Field(
+        default=None, description="Column with the row's time; retention counts from it"
+    )
+    links_identities: bool = Field(
+        default=False,
+        description=(
+            "Rows here link a person's identifiers (e.g. customer_id <-> email), so a request "
+            "naming one finds the others; only set it on authoritative tables (a CRM), never on "
+            "ones where an identifier can be shared (a household device)"
+        ),
+    )
+    endpoint: str | None = None
+    secret_env: str | None = None
+    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+
+
 class Dataset(_Model):
     """A table, collection or file held by a system."""
 
@@ -213,6 +264,13 @@ class Dataset(_Model):
     retention: Duration | None = None
     identity_keys: list[str] = Field(default_factory=list)
     fields: list[DatasetField] = Field(default_factory=list)
+    connector: Connector | None = None
+
+    def identity_columns(self) -> dict[str, str]:
+        """Identity type -> column for rights requests (the connector's, else identity_keys)."""
+        if self.connector is not None and self.connector.identities:
+            return dict(self.connector.identities)
+        return {k: k for k in self.identity_keys}
 
     def field(self, name: str) -> DatasetField | None:
         """The field called ``name``, if any."""

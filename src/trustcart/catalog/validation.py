@@ -22,7 +22,7 @@ from pydantic import ValidationError as PydanticValidationError
 from trustcart.errors import ValidationError
 
 if TYPE_CHECKING:
-    from trustcart.catalog.model import DataMap
+    from trustcart.catalog.model import Connector, DataMap
     from trustcart.catalog.taxonomy import Taxonomy, TaxonomyKind
 
 PathPart = str | int
@@ -282,6 +282,33 @@ class _Checker:
             for j, key in enumerate(s.purposes):
                 self.ref(("systems", i, "purposes", j), key, self.purposes, "purpose")
 
+    def connector(self, i: int, key: str, c: Connector, names: list[str]) -> None:
+        """A connector's columns must be the dataset's fields, and each type needs its target."""
+        base: Path = ("datasets", i, "connector")
+        if names:
+            for ident, column in c.identities.items():
+                if column not in names:
+                    self.add(
+                        (*base, "identities", ident),
+                        f"identity column {column!r} is not a field of dataset {key!r}",
+                        closest(column, names),
+                    )
+            for j, column in enumerate(c.mask_fields):
+                if column not in names:
+                    self.add(
+                        (*base, "mask_fields", j),
+                        f"mask field {column!r} is not a field of dataset {key!r}",
+                        closest(column, names),
+                    )
+        if c.type == "webhook" and not c.endpoint:
+            self.add((*base, "endpoint"), f"webhook connector of {key!r} needs an endpoint URL")
+        if c.type == "webhook" and not c.secret_env:
+            self.add(
+                (*base, "secret_env"),
+                f"webhook connector of {key!r} needs secret_env: the environment variable "
+                "holding the signing secret (secrets never go in the manifest)",
+            )
+
     def dataset_refs(self) -> None:
         for i, ds in enumerate(self.dm.datasets):
             self.ref(("datasets", i, "system"), ds.system, self.systems, "system")
@@ -294,6 +321,8 @@ class _Checker:
                         f"identity key {key!r} is not a field of dataset {ds.key!r}",
                         closest(key, names),
                     )
+            if ds.connector is not None:
+                self.connector(i, ds.key, ds.connector, names)
             for j, fld in enumerate(ds.fields):
                 path: Path = ("datasets", i, "fields", j)
                 for k, cat in enumerate(fld.data_categories):

@@ -94,6 +94,12 @@ class OtherDeadline(_Cited):
     duration: Duration
 
 
+class RefusalNotice(_Cited):
+    """What a refusal of a rights request must tell the person (reasons, complaint, appeal)."""
+
+    text: Text
+
+
 class ResponseDeadline(_Cited):
     """How long the controller has to answer a rights request.
 
@@ -107,6 +113,7 @@ class ResponseDeadline(_Cited):
     max_total: Duration | None = None
     acknowledge: Duration | None = None
     other_deadlines: tuple[OtherDeadline, ...] = ()
+    refusal: RefusalNotice | None = None
 
 
 class ConsentRequirement(_Cited):

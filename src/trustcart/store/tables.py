@@ -6,16 +6,18 @@ compares these models with the migrated database so the two cannot drift apart.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Dialect,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -216,6 +218,93 @@ class ModelRegistration(Base):
     kind: Mapped[str] = mapped_column(String(16))
     features: Mapped[str] = mapped_column(Text)  # JSON list of feature specs
     training_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RightsRequestRow(Base):
+    """A data-subject request: its type, legal frame (jurisdiction, deadline) and state.
+
+    Identifiers are not here: they live in ``rights_identities`` only while the request is open,
+    and are replaced by keyed pseudonyms (``subject``) when it ends (data minimisation).
+    """
+
+    __tablename__ = "rights_requests"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    jurisdiction: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    statutory: Mapped[bool] = mapped_column(Boolean)
+    citation: Mapped[str | None] = mapped_column(Text, nullable=True)
+    subject: Mapped[str] = mapped_column(String(40), index=True)  # pseudonym of the identifiers
+    dedupe_key: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    needs_verification: Mapped[bool] = mapped_column(Boolean)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    acknowledge_by: Mapped[date | None] = mapped_column(Date, nullable=True)
+    extended: Mapped[bool] = mapped_column(Boolean, default=False)
+    details: Mapped[str] = mapped_column(Text)  # JSON (e.g. rectification changes)
+    result: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON summary/certificate
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)  # denial / extension reason
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class RightsIdentity(Base):
+    """An identifier of an open request, in clear because connectors must search for it."""
+
+    __tablename__ = "rights_identities"
+    request_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(320), primary_key=True)
+
+
+class RightsCode(Base):
+    """The one-time code of a request: only its keyed hash, its expiry and the attempts used."""
+
+    __tablename__ = "rights_codes"
+    request_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    codes_sent: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OutboxMessage(Base):
+    """A message to a person, written by the default sender (no mail server needed)."""
+
+    __tablename__ = "rights_outbox"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(40), index=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RightsTask(Base):
+    """One connector's part of a request (e.g. a vendor webhook still pending)."""
+
+    __tablename__ = "rights_tasks"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(40), index=True)
+    dataset: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    detail: Mapped[str] = mapped_column(Text)  # JSON
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RightsPackage(Base):
+    """An access/portability package, kept until the person has fetched it (then purged)."""
+
+    __tablename__ = "rights_packages"
+    request_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    zip_bytes: Mapped[bytes] = mapped_column(LargeBinary)
+    html: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

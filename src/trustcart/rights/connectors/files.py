@@ -1,0 +1,305 @@
+"""Parquet and CSV exports, searched and rewritten with DuckDB.
+
+Why rewrite instead of edit: neither format can delete a row in place. The new file is written
+next to the old one and moved over it with an atomic rename, so a crash leaves either the old
+file or the new one, never half of each. In a folder of Parquet files only the files that hold
+the person are rewritten (DuckDB skips the others using the row-group statistics), which is what
+keeps an erasure in a large event export fast.
+CSV is read with every column as text, so rewriting never changes a value's formatting
+(leading zeros in postal codes, date formats).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from trustcart.catalog import Dataset
+from trustcart.errors import ConfigError, ConnectorError
+from trustcart.rights.connectors.base import Change, Connector, Found, Identities, expand_env
+
+
+def _q(name: str) -> str:
+    """A quoted DuckDB identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+class FileConnector(Connector):
+    """A Parquet file, a folder of Parquet files, or a CSV file."""
+
+    kind = "file"
+
+    def __init__(self, dataset: Dataset, *, root: Path) -> None:
+        super().__init__(dataset)
+        spec = dataset.connector
+        raw = (spec.path if spec and spec.path else dataset.location) or ""
+        path = Path(expand_env(raw, f"dataset {dataset.key!r} connector path"))
+        self.path = path if path.is_absolute() else root / path
+        self.format = "csv" if self.path.suffix.lower() == ".csv" else "parquet"
+
+    # -- reading -----------------------------------------------------------------------------
+    def files(self) -> list[Path]:
+        """The files this dataset consists of (one, or the Parquet files of a folder)."""
+        if self.path.is_dir():
+            return sorted(p for p in self.path.rglob("*.parquet") if p.is_file())
+        if self.path.is_file():
+            return [self.path]
+        raise ConnectorError(
+            f"dataset {self.key!r}: {self.path} does not exist (connector path / location)"
+        )
+
+    def _reader(self, files: list[Path], *, filename: bool = False) -> str:
+        listed = "[" + ", ".join(_lit(p) for p in files) + "]"
+        if self.format == "csv":
+            return f"read_csv({listed}, header=true, all_varchar=true)"
+        extra = ", filename=true" if filename else ""
+        return f"read_parquet({listed}{extra})"
+
+    def _schema(self, con: duckdb.DuckDBPyConnection, files: list[Path]) -> dict[str, str]:
+        rows = con.execute(f"DESCRIBE SELECT * FROM {self._reader(files[:1])}").fetchall()
+        return {str(r[0]): str(r[1]) for r in rows}
+
+    def _where(self, ids: Identities, schema: Mapping[str, str]) -> tuple[str, list[Any]] | None:
+        parts: list[str] = []
+        params: list[Any] = []
+        for column, values in self.matches(ids).items():
+            if column not in schema:
+                raise ConfigError(
+                    f"dataset {self.key!r}: column {column!r} is not in {self.path.name} "
+                    f"(columns: {', '.join(schema)})"
+                )
+            typ = schema[column].upper()
+            if any(t in typ for t in ("INT", "DECIMAL", "DOUBLE", "FLOAT")) and "[]" not in typ:
+                typed: list[Any] = [v for v in values if _numeric(v)]
+                if not typed:
+                    continue
+                cast = f"CAST(? AS {schema[column]})"
+            else:
+                typed, cast = list(values), "?"
+            parts.append(f"{_q(column)} IN ({', '.join([cast] * len(typed))})")
+            params.extend(typed)
+        if not parts:
+            return None
+        return " OR ".join(parts), params
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(":memory:", config={"threads": 2})
+
+    def find(self, ids: Identities) -> Found:
+        files = self.files()
+        if not files:
+            return Found(self.key, [])
+        with self._connect() as con:
+            schema = self._schema(con, files)
+            where = self._where(ids, schema)
+            if where is None:
+                return Found(self.key, [])
+            # time-zoned timestamps as ISO text: converting them to Python needs pytz
+            tz = [c for c, t in schema.items() if "TIME ZONE" in t.upper()]
+            star = "*" + (
+                f" REPLACE ({', '.join(f'CAST({_q(c)} AS VARCHAR) AS {_q(c)}' for c in tz)})"
+                if tz
+                else ""
+            )
+            cur = con.execute(
+                f"SELECT {star} FROM {self._reader(files)} WHERE {where[0]}", where[1]
+            )
+            names = [d[0] for d in cur.description or []]
+            rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        return Found(self.key, rows)
+
+    def _files_with(
+        self, con: duckdb.DuckDBPyConnection, files: list[Path], where: tuple[str, list[Any]]
+    ) -> dict[Path, int]:
+        """File -> rows matching, for the files that hold any (only those get rewritten)."""
+        if self.format == "csv":
+            n = con.execute(
+                f"SELECT count(*) FROM {self._reader(files)} WHERE {where[0]}", where[1]
+            ).fetchone()
+            return {files[0]: int(n[0])} if n and n[0] else {}
+        rows = con.execute(
+            f"SELECT filename, count(*) FROM {self._reader(files, filename=True)} "
+            f"WHERE {where[0]} GROUP BY filename",
+            where[1],
+        ).fetchall()
+        return {Path(r[0]): int(r[1]) for r in rows}
+
+    def count(self, ids: Identities) -> int:
+        files = self.files()
+        if not files:
+            return 0
+        with self._connect() as con:
+            where = self._where(ids, self._schema(con, files))
+            if where is None:
+                return 0
+            return sum(self._files_with(con, files, where).values())
+
+    # -- rewriting ---------------------------------------------------------------------------
+    def _projection(self, schema: Mapping[str, str], cond: str) -> tuple[str, list[str]]:
+        """SELECT list that blanks identity (and mask) columns on the rows matching ``cond``."""
+        identity = set(self.columns.values())
+        targets = [c for c in schema if c in identity]
+        targets += [c for c in self.mask_fields if c in schema and c not in identity]
+        surrogate = "erased_" + secrets.token_hex(8)
+        items = []
+        for col in schema:
+            if col not in targets:
+                items.append(_q(col))
+                continue
+            new = "NULL"
+            if self.strategy == "pseudonymize" and col in identity:
+                typ = schema[col].upper()
+                new = (
+                    f"CAST(-{secrets.randbelow(2**62) + 1} AS {schema[col]})"
+                    if "INT" in typ
+                    else f"'{surrogate}'"
+                )
+            items.append(
+                f"CASE WHEN coalesce({cond}, false) THEN {new} ELSE {_q(col)} END AS {_q(col)}"
+            )
+        return ", ".join(items), sorted(targets)
+
+    def _rewrite(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        file: Path,
+        cond: str,
+        params: list[Any],
+        schema: Mapping[str, str],
+    ) -> list[str]:
+        """Write ``file`` without (or with blanked) matching rows, then rename it into place."""
+        tmp = file.with_name(f".{file.name}.{secrets.token_hex(4)}.tmp")
+        reader = self._reader([file])
+        if self.strategy == "delete":
+            select_sql = f"SELECT * FROM {reader} WHERE NOT coalesce({cond}, false)"
+            fields: list[str] = []
+        else:
+            projection, fields = self._projection(schema, cond)
+            select_sql = f"SELECT {projection} FROM {reader}"
+            params = params * projection.count("CASE WHEN")
+        fmt = "FORMAT csv, HEADER true" if self.format == "csv" else "FORMAT parquet"
+        try:
+            con.execute(f"COPY ({select_sql}) TO {_lit(tmp)} ({fmt})", params)
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, file)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return fields
+
+    def _change(
+        self,
+        action: str,
+        cond_params: tuple[str, list[Any]] | None,
+        con: duckdb.DuckDBPyConnection,
+        files: list[Path],
+        schema: Mapping[str, str],
+        dry_run: bool = False,
+    ) -> Change:
+        change = Change(self.key, action, self.kind, strategy=self.strategy)
+        if cond_params is None:
+            change.status = "skipped"
+            change.note = "no identifier of the request is held here"
+            return change
+        hits = self._files_with(con, files, cond_params)
+        change.rows_found = sum(hits.values())
+        if dry_run:
+            return change
+        fields: set[str] = set()
+        for file, n in hits.items():
+            fields.update(self._rewrite(con, file, cond_params[0], cond_params[1], schema))
+            change.rows_changed += n
+        change.fields_changed = sorted(fields)
+        if hits:
+            change.note = f"rewrote {len(hits)} of {len(files)} file(s)"
+        return change
+
+    def erase(self, ids: Identities) -> Change:
+        files = self.files()
+        with self._connect() as con:
+            schema = self._schema(con, files) if files else {}
+            where = self._where(ids, schema) if files else None
+            return self._change("erase", where, con, files, schema)
+
+    def rectify(self, ids: Identities, changes: Mapping[str, Any]) -> Change:
+        files = self.files()
+        change = Change(self.key, "rectify", self.kind)
+        with self._connect() as con:
+            schema = self._schema(con, files) if files else {}
+            held = {k: v for k, v in changes.items() if k in schema}
+            where = self._where(ids, schema) if files else None
+            if where is None or not held:
+                change.status = "skipped"
+                change.note = "nothing of the request is held here"
+                return change
+            hits = self._files_with(con, files, where)
+            change.rows_found = sum(hits.values())
+            for file in hits:
+                tmp = file.with_name(f".{file.name}.{secrets.token_hex(4)}.tmp")
+                items, params = [], []
+                for col in schema:
+                    if col in held:
+                        items.append(
+                            f"CASE WHEN coalesce({where[0]}, false) THEN CAST(? AS {schema[col]}) "
+                            f"ELSE {_q(col)} END AS {_q(col)}"
+                        )
+                        params.extend([*where[1], held[col]])
+                    else:
+                        items.append(_q(col))
+                fmt = "FORMAT csv, HEADER true" if self.format == "csv" else "FORMAT parquet"
+                try:
+                    con.execute(
+                        f"COPY (SELECT {', '.join(items)} FROM {self._reader([file])}) "
+                        f"TO {_lit(tmp)} ({fmt})",
+                        params,
+                    )
+                    os.replace(tmp, file)
+                finally:
+                    if tmp.exists():
+                        tmp.unlink()
+            change.rows_changed = change.rows_found
+            change.fields_changed = sorted(held)
+        return change
+
+    def expire(self, cutoff: datetime, *, dry_run: bool) -> Change:
+        if not self.timestamp:
+            change = Change(self.key, "retention", self.kind, strategy=self.strategy)
+            change.status = "skipped"
+            change.note = "the connector declares no timestamp column"
+            return change
+        files = self.files()
+        with self._connect() as con:
+            schema = self._schema(con, files) if files else {}
+            if self.timestamp not in schema:
+                raise ConfigError(
+                    f"dataset {self.key!r}: timestamp column {self.timestamp!r} is not in "
+                    f"{self.path.name} (columns: {', '.join(schema)})"
+                )
+            cond = f"CAST({_q(self.timestamp)} AS TIMESTAMPTZ) < CAST(? AS TIMESTAMPTZ)"
+            if self.strategy != "delete":
+                first = next(iter(self.columns.values()))
+                cond += f" AND {_q(first)} IS NOT NULL"
+                if "INT" not in schema.get(first, "").upper():
+                    cond += f" AND NOT starts_with(CAST({_q(first)} AS VARCHAR), 'erased_')"
+            return self._change(
+                "retention", (cond, [cutoff.isoformat()]), con, files, schema, dry_run
+            )
+
+
+def _numeric(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
