@@ -8,7 +8,7 @@ import trustcart
 from trustcart.api.errors import install_error_handlers
 from trustcart.api.hardening import install_hardening
 from trustcart.api.logging import install_access_log
-from trustcart.api.routers import catalog, consent, decisions, keys, ledgers, rules
+from trustcart.api.routers import catalog, consent, decisions, keys, ledgers, rights, rules
 from trustcart.api.schemas import ErrorBody, Health
 from trustcart.web import router as privacy_pages
 from trustcart.workspace import Workspace
@@ -53,6 +53,8 @@ def create_app(workspace: Workspace) -> FastAPI:
     app.include_router(ledgers.router)
     app.include_router(keys.router)
     app.include_router(rules.router)
+    app.include_router(rights.router)
+    app.include_router(rights.hooks)
     app.include_router(privacy_pages)  # end-user pages under /privacy (no API key)
     return app
 

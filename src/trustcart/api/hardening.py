@@ -13,7 +13,8 @@ route already sets wins (the privacy pages send their own stricter CSP). ``/docs
 pages need internet access in the browser).
 
 Rate limit: a token bucket per client IP on everything under ``/privacy/api/`` and on
-``POST /privacy/preferences`` — the endpoints anyone on the internet can call without a key.
+``POST /privacy/preferences`` and the rights-request form — the endpoints anyone on the
+internet can call without a key.
 Authenticated ``/v1`` routes are not limited here: every key is issued to a named system or
 person and its requests are in the access log under its key id, so abuse is accountable and
 the key can be revoked (per-key quotas can come later). The IP is used only as a dictionary key
@@ -140,7 +141,9 @@ class HardeningMiddleware:
     def is_limited(method: str, path: str) -> bool:
         """Whether a request is subject to the public rate limit."""
         return path.startswith("/privacy/api/") or (
-            method == "POST" and path.rstrip("/") == "/privacy/preferences"
+            method == "POST"
+            and path.rstrip("/")
+            in ("/privacy/preferences", "/privacy/request", "/privacy/request/verify")
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

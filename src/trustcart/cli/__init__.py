@@ -24,6 +24,7 @@ from trustcart.cli import (
     keys,
     ledger,
     privacy,
+    rights,
     rules,
     scan,
     serve,
@@ -103,6 +104,8 @@ app.add_typer(ledger.app, name="ledger")
 app.add_typer(keys.app, name="keys")
 app.add_typer(privacy.app, name="privacy")
 app.add_typer(rules.app, name="rules")
+app.add_typer(rights.app, name="rights")
+app.add_typer(rights.retention_app, name="retention")
 
 
 def main() -> None:

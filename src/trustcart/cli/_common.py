@@ -54,8 +54,9 @@ def print_json(data: Any) -> None:
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """A rich table on stdout."""
     table = Table(title=title, title_justify="left")
-    for col in columns:
-        table.add_column(col)
+    for i, col in enumerate(columns):
+        # the first column is an identifier people copy: never cut it
+        table.add_column(col, no_wrap=i == 0, min_width=None)
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
     console.print(table)

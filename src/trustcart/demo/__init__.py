@@ -94,6 +94,11 @@ def run_demo(
             consent = run_consent_step(ws, reports, echo, customers=customers, seed=seed)
             if consent.proof is not None:
                 result.reports[consent.proof.name] = consent.proof
+        with step("data subject rights (access, erasure, retention)"):
+            from trustcart.demo.rights import run_rights_step
+
+            for name, path in run_rights_step(ws, reports, echo, customers=customers).items():
+                result.reports[name] = path
         with step("compliance scan"):
             from trustcart.compliance import scan, to_html
             from trustcart.compliance.render import to_sarif_text

@@ -5,7 +5,8 @@ something when they run against real tables and files. ``shop.yaml`` declares co
 point here (``shop-data/`` under the workspace, or ``$SHOP_DB_URL`` for the SQL part, e.g. a
 PostgreSQL database), so the demo, the tests and ``bench/rights.py`` exercise the same shop.
 
-The data is synthetic and seeded; every customer ``C0000042`` has e-mail
+The data is synthetic and seeded; customer ``stylesense-customer-00042`` (the id the demo's
+consent ledger uses too) has e-mail
 ``customer42@example.com``, device ``D0000042``, about two orders and three browsing events,
 and an entry in the newsletter export when ``i % 3 == 0``.
 """
@@ -41,7 +42,7 @@ EVENT_FILES = 16
 
 def customer_id(i: int) -> str:
     """The example shop's customer number for index ``i``."""
-    return f"C{i:07d}"
+    return f"stylesense-customer-{i:05d}"
 
 
 def email(i: int) -> str:
@@ -78,7 +79,7 @@ def _tables(md: MetaData) -> dict[str, Table]:
         "customers": Table(
             "customers",
             md,
-            Column("customer_id", String(16), primary_key=True),
+            Column("customer_id", String(32), primary_key=True),
             Column("email", String(320), nullable=False, unique=True),
             Column("first_name", String(100)),
             Column("last_name", String(100)),

@@ -25,6 +25,9 @@ class Scope(StrEnum):
     CONSENT_STATS = "consent:stats"
     DECISIONS_WRITE = "decisions:write"
     DECISIONS_READ = "decisions:read"
+    RIGHTS_READ = "rights:read"
+    RIGHTS_WRITE = "rights:write"
+    RIGHTS_ADMIN = "rights:admin"
 
 
 class Role(StrEnum):
@@ -53,8 +56,16 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
         }
     ),
     # Support answers a customer's questions about their own choices.
+    # Support also takes rights requests for a customer and follows them up.
     Role.SUPPORT: frozenset(
-        {Scope.CATALOG_READ, Scope.RULES_READ, Scope.CONSENT_READ, Scope.DECISIONS_READ}
+        {
+            Scope.CATALOG_READ,
+            Scope.RULES_READ,
+            Scope.CONSENT_READ,
+            Scope.DECISIONS_READ,
+            Scope.RIGHTS_READ,
+            Scope.RIGHTS_WRITE,
+        }
     ),
     # The shop's backend records choices and asks "may I?".
     Role.SERVICE: frozenset(
@@ -64,6 +75,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.CONSENT_WRITE,
             Scope.DECISIONS_WRITE,
             Scope.DECISIONS_READ,
+            Scope.RIGHTS_WRITE,
         }
     ),
 }

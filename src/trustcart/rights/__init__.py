@@ -29,7 +29,7 @@ from trustcart.rights.kinds import (
     RequestType,
     parse_request_type,
 )
-from trustcart.rights.model import RequestIn, RightsRequest
+from trustcart.rights.model import RequestIn, RightsRequest, parse_request
 from trustcart.rights.outbox import Message, OutboxSender, Sender
 from trustcart.rights.package import AccessPackage
 from trustcart.rights.policy import Assessment, assess, extended_due
@@ -59,6 +59,7 @@ __all__ = [
     "WebhookConnector",
     "assess",
     "extended_due",
+    "parse_request",
     "parse_request_type",
     "run_retention",
     "sign",

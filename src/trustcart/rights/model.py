@@ -108,3 +108,20 @@ class RightsRequest:
             out["days_left"] = self.days_left(today)
             out["overdue"] = self.open and self.days_left(today) < 0
         return out
+
+
+def parse_request(**fields: Any) -> RequestIn:
+    """A :class:`RequestIn` from loose input, with one readable error listing what to fix."""
+    from pydantic import ValidationError as PydanticError
+
+    from trustcart.errors import ValidationError
+
+    try:
+        return RequestIn(**fields)
+    except PydanticError as exc:
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}" for e in exc.errors()
+        ]
+        raise ValidationError(
+            "invalid rights request: " + "; ".join(problems), details={"problems": problems}
+        ) from None

@@ -585,7 +585,10 @@ class RightsService:
             grew = False
             frozen = {k: frozenset(v) for k, v in known.items()}
             for c in linkers:
-                rows = c.find(frozen).rows
+                try:
+                    rows = c.find(frozen).rows
+                except ConnectorError:
+                    continue  # reported by the store's own step; linking goes on without it
                 for kind, values in c.linked(rows).items():
                     new = values - known.get(kind, set())
                     if new:
@@ -874,6 +877,10 @@ class RightsService:
                 "trustcart",
                 rows_changed=n,
                 fields_changed=sorted(purposes),
+                note=None
+                if purposes
+                else "no purpose of the data map is of the kind this request stops "
+                f"({', '.join(sorted(kinds))}): nothing to change",
             )
         else:
             change = Change(

@@ -87,7 +87,7 @@ class WebhookConnector(Connector):
                 "identities": {k: sorted(v) for k, v in ids.items()},
                 "changes": dict(changes or {}),
                 "callback_url": (
-                    f"{self.callback_base}/v1/rights/tasks/{self.task_id}"
+                    f"{self.callback_base}/hooks/rights/tasks/{self.task_id}"
                     if self.callback_base and self.task_id
                     else None
                 ),
