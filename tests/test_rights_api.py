@@ -145,7 +145,7 @@ class Vendor:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 ts = self.headers["X-TrustCart-Timestamp"]
                 if sign(SECRET.encode(), ts, body) != self.headers["X-TrustCart-Signature"]:

@@ -13,7 +13,7 @@ from trustcart.rights import RightsService
 pytestmark = pytest.mark.browser
 
 
-def _code(server: Server, request_id: str) -> str:
+def _code(server: Server, request_id: str) -> str:  # noqa: F811
     body = RightsService(server.ws).outbox.messages(request_id)[0].body
     m = re.search(r"\b(\d{6})\b", body)
     assert m, body
