@@ -69,6 +69,18 @@ def run_rights_step(
         + ("no identifier remains" if not remaining else f"REMAINING {remaining}")
         + f"; not reachable: {', '.join(cert.get('not_reachable', [])) or 'none'}"
     )
+    waiting = [
+        c
+        for c in (req.result or {}).get("changes", [])
+        if c["status"] != "done" and c["status"] != "retained"
+    ]
+    for c in waiting:
+        echo(f"    … {c['dataset']}: {c['status']} — {c.get('note') or ''}")
+    if waiting:
+        echo(
+            f"    request {req.id} stays {req.status} until they answer "
+            "(`trustcart rights tasks --pending`; re-run with `trustcart rights run`)"
+        )
     report = run_retention(
         load_datamap(ws.store), root=ws.root, now=datetime.now(UTC), dry_run=True
     )

@@ -251,7 +251,7 @@ class RightsService:
         if request_id:
             q = q.where(_tasks.c.request_id == request_id)
         if pending_only:
-            q = q.where(_tasks.c.status == "pending")
+            q = q.where(_tasks.c.status.in_(("pending", "failed")))
         with self.store.read() as conn:
             return [{**dict(r._mapping), "detail": orjson.loads(r.detail)} for r in conn.execute(q)]
 
