@@ -111,3 +111,16 @@ def test_postgres_errors(pg_table: tuple[str, str]) -> None:
         audit(url, table=table + "_nope", groups=["grp"], outcome="y")
     with pytest.raises(ValidationError, match="available columns"):
         audit(url, table=table, groups=["nope"], outcome="y")
+
+
+def test_proxy_scan_postgres_equals_parquet(pg_table: tuple[str, str], parquet: Path) -> None:
+    from trustcart.fairness.proxies import detect_proxies
+
+    url, table = pg_table
+    kw = {"protected": "grp", "features": ["region", "price", "pos"], "bins": 4}
+    from_pg = detect_proxies(url, table=table, **kw).to_dict()
+    from_file = detect_proxies(parquet, **kw).to_dict()
+    treatments = {f["feature"]: f["treatment"] for f in from_pg["features"]}
+    assert treatments == {"region": "categorical", "price": "binned", "pos": "binned"}
+    keys = ("features", "proxies", "findings", "rows", "classes")
+    _close({k: from_file[k] for k in keys}, {k: from_pg[k] for k in keys})

@@ -1,22 +1,48 @@
-"""``trustcart audit``: a fairness audit of a file or a database table (thin shell).
+"""``trustcart audit``: fairness audits, proxy scans and mitigations (thin shell).
 
 Contract (other tools script it): ``trustcart audit SOURCE --group COL [--group COL …]
 --outcome COL [--kind binary|continuous|ranking] [--label COL] [--position COL]
 [--min-group-size N] [--table NAME] [--format table|json|html] [--output PATH]``.
+``trustcart audit run SOURCE …`` is the same command spelled out; ``trustcart audit proxies``
+and ``trustcart audit mitigate …`` are the sub-commands (a source file literally named like a
+sub-command is given as ``./proxies``).
 """
 
 from __future__ import annotations
 
 import io
 from enum import StrEnum
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
+from typer import _click
+from typer.core import TyperGroup
 
 from trustcart.cli._common import OutputOption, console, err_console, workspace_dir, write_output
 from trustcart.config import CONFIG_FILE
+from trustcart.errors import ValidationError
+
+_DEFAULT = "run"
+
+
+class _AuditGroup(TyperGroup):
+    """``trustcart audit SOURCE …`` runs ``audit run``: the first argument is a sub-command
+    only when it names one, so the original contract keeps working beside the sub-commands."""
+
+    def parse_args(self, ctx: _click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = [_DEFAULT, *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=_AuditGroup,
+    help="Fairness audits: disparities (default: `trustcart audit SOURCE …`), proxies, mitigation.",
+    no_args_is_help=True,
+)
 
 
 class AuditFormat(StrEnum):
@@ -42,6 +68,7 @@ class Favourable(StrEnum):
     lower = "lower"  # type: ignore[assignment]  # shadows str.lower; the value is what counts
 
 
+@app.command(_DEFAULT)
 def audit(
     ctx: typer.Context,
     source: Annotated[
@@ -84,7 +111,6 @@ def audit(
     """Fairness audit: group metrics, significance and findings; stored in the workspace."""
     from trustcart.fairness import audit as run_audit
     from trustcart.fairness import report
-    from trustcart.fairness.store import save_audit
 
     result = run_audit(
         source,
@@ -97,28 +123,116 @@ def audit(
         table=table,
         favourable=favourable.value,
     )
-    folder = workspace_dir(ctx)
-    if (folder / CONFIG_FILE).is_file():
-        from trustcart.workspace import Workspace
+    _store(ctx, result)
+    _emit(fmt, result.to_dict(), report.to_rich(result), lambda: report.to_html(result), output)
 
-        with Workspace.open(folder) as ws:
-            audit_id = save_audit(ws.store, result)
-        err_console.print(f"stored audit {audit_id} in workspace {folder}")
-    else:
+
+def _store(ctx: typer.Context, result: Any) -> str | None:
+    """Keep ``result`` in the workspace, if there is one; its id, else None (said on stderr)."""
+    from trustcart.fairness.store import save_audit
+
+    folder = workspace_dir(ctx)
+    if not (folder / CONFIG_FILE).is_file():
         err_console.print(
             f"not stored: {folder} is not a workspace (no {CONFIG_FILE}); "
             "give -w DIR to keep audits as evidence"
         )
+        return None
+    from trustcart.workspace import Workspace
+
+    with Workspace.open(folder) as ws:
+        audit_id = save_audit(ws.store, result)
+    err_console.print(f"stored audit {audit_id} ({result.kind}) in workspace {folder}")
+    return audit_id
+
+
+def _emit(
+    fmt: AuditFormat, doc: dict[str, Any], rich: RenderableType, html: Any, output: Path | None
+) -> None:
+    """Write JSON, HTML (``html()`` is called only then) or the rich rendering."""
     if fmt is AuditFormat.json:
-        write_output(
-            orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2, default=str).decode(),
-            output,
-        )
+        write_output(orjson.dumps(doc, option=orjson.OPT_INDENT_2, default=str).decode(), output)
     elif fmt is AuditFormat.html:
-        write_output(report.to_html(result), output)
+        write_output(html(), output)
     elif output is None:
-        console.print(report.to_rich(result))
+        console.print(rich)
     else:
         capture = Console(record=True, width=120, file=io.StringIO())
-        capture.print(report.to_rich(result))
+        capture.print(rich)
         write_output(capture.export_text(), output)
+
+
+@app.command("proxies")
+def proxies(
+    ctx: typer.Context,
+    source: Annotated[
+        str, typer.Argument(help="A .parquet/.csv file (or folder/glob), or a database URL.")
+    ],
+    protected: Annotated[
+        str, typer.Option("--protected", "-p", help="The protected attribute's column.")
+    ],
+    feature: Annotated[
+        list[str] | None,
+        typer.Option("--feature", help="Candidate feature; repeat. Default: every other column."),
+    ] = None,
+    threshold: Annotated[
+        float,
+        typer.Option("--threshold", help="Cramér's V at or above which a feature is a proxy."),
+    ] = 0.3,
+    auc_threshold: Annotated[
+        float, typer.Option("--auc-threshold", help="AUC at or above which a feature is a proxy.")
+    ] = 0.7,
+    alpha: Annotated[float, typer.Option("--alpha", help="Significance level (Holm).")] = 0.05,
+    bins: Annotated[int, typer.Option("--bins", help="Quantile bins for numeric features.")] = 10,
+    min_level_size: Annotated[
+        int, typer.Option("--min-level-size", help="Pool levels with fewer rows into one.")
+    ] = 10,
+    table: Annotated[
+        str | None, typer.Option("--table", help="Table to scan, with a database URL.")
+    ] = None,
+    register: Annotated[
+        bool,
+        typer.Option("--register", help="Block the proxies found in the workspace's gateways."),
+    ] = False,
+    fmt: Annotated[
+        AuditFormat, typer.Option("--format", "-f", help="table, json (scripts) or html.")
+    ] = AuditFormat.table,
+    output: OutputOption = None,
+) -> None:
+    """Which features act as proxies of a protected attribute (Cramér's V, MI, AUC)."""
+    from trustcart.fairness import report
+    from trustcart.fairness.proxies import detect_proxies, register_proxies
+
+    folder = workspace_dir(ctx)
+    if register and not (folder / CONFIG_FILE).is_file():
+        raise ValidationError(
+            f"--register needs a workspace (-w DIR): {folder} has no {CONFIG_FILE}"
+        )
+    result = detect_proxies(
+        source,
+        protected,
+        feature or None,
+        table=table,
+        v_threshold=threshold,
+        auc_threshold=auc_threshold,
+        alpha=alpha,
+        bins=bins,
+        min_level_size=min_level_size,
+    )
+    audit_id = _store(ctx, result)
+    if register and audit_id is not None:
+        from trustcart.workspace import Workspace
+
+        with Workspace.open(folder) as ws:
+            done = register_proxies(ws.store, result, audit_id)
+        err_console.print(
+            f"registered {len(done)} proxy feature(s) in the gateway blocklist"
+            + (f": {', '.join(done)}" if done else "")
+        )
+    _emit(
+        fmt,
+        result.to_dict(),
+        report.proxies_rich(result),
+        lambda: report.proxies_html(result),
+        output,
+    )

@@ -8,6 +8,7 @@ through Ibis, so only per-group aggregates reach Python.
 
 from trustcart.fairness.engine import DEFAULT_MIN_GROUP_SIZE, KINDS, Kind, audit
 from trustcart.fairness.findings import FOUR_FIFTHS_RULE, Finding, Thresholds
+from trustcart.fairness.proxies import ProxyReport, ProxyScore, detect_proxies, register_proxies
 from trustcart.fairness.result import AuditResult, Cell
 from trustcart.fairness.sources import Source, open_source
 
@@ -19,8 +20,12 @@ __all__ = [
     "Cell",
     "Finding",
     "Kind",
+    "ProxyReport",
+    "ProxyScore",
     "Source",
     "Thresholds",
     "audit",
+    "detect_proxies",
     "open_source",
+    "register_proxies",
 ]

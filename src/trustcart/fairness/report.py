@@ -10,12 +10,13 @@ import io
 from importlib import resources
 from typing import Any
 
-from jinja2 import Environment, select_autoescape
+from jinja2 import Environment, Template, select_autoescape
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from trustcart.fairness.findings import label
+from trustcart.fairness.proxies import ProxyReport
 from trustcart.fairness.result import AuditResult
 
 #: Per kind: the headline metric, its CI key, and the per-group columns shown.
@@ -124,12 +125,37 @@ def to_rich(result: AuditResult) -> Group:
     return Group(*parts)
 
 
-def plot_svg(result: AuditResult) -> str:
-    """Headline metric per reported group with 95% CI bars, as inline SVG text."""
+def _pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend, imported on first use."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _svg(fig: Any) -> str:
+    """The figure as inline SVG text (closed afterwards)."""
+    plt = _pyplot()
+    try:
+        fig.tight_layout()
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg")
+    finally:
+        plt.close(fig)
+    svg = buf.getvalue()
+    return svg[svg.find("<svg") :]
+
+
+def _template(name: str) -> Template:
+    env = Environment(autoescape=select_autoescape(default=True))
+    return env.from_string((resources.files("trustcart.fairness") / "templates" / name).read_text())
+
+
+def plot_svg(result: AuditResult) -> str:
+    """Headline metric per reported group with 95% CI bars, as inline SVG text."""
+    plt = _pyplot()
 
     headline, ci_key, _ = _COLUMNS[result.kind]
     cells = result.reported
@@ -141,32 +167,106 @@ def plot_svg(result: AuditResult) -> str:
         lows.append(v - ci[0] if ci else 0.0)
         highs.append(ci[1] - v if ci else 0.0)
     fig, ax = plt.subplots(figsize=(7, 0.45 * max(3, len(cells)) + 1))
-    try:
-        ax.barh(names, values, xerr=[lows, highs], capsize=3, color="#4a7ab5")
-        ax.invert_yaxis()
-        ax.set_xlabel(f"{headline.replace('_', ' ')} (95% CI)")
-        by = " × ".join(result.parameters.get("groups", []))
-        ax.set_title(f"{result.parameters.get('outcome')} by {by}")
-        fig.tight_layout()
-        buf = io.StringIO()
-        fig.savefig(buf, format="svg")
-    finally:
-        plt.close(fig)
-    svg = buf.getvalue()
-    return svg[svg.find("<svg") :]
+    ax.barh(names, values, xerr=[lows, highs], capsize=3, color="#4a7ab5")
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{headline.replace('_', ' ')} (95% CI)")
+    by = " × ".join(result.parameters.get("groups", []))
+    ax.set_title(f"{result.parameters.get('outcome')} by {by}")
+    return _svg(fig)
 
 
 def to_html(result: AuditResult) -> str:
     """A standalone HTML report: findings, the plot, the groups table and summary metrics."""
-    env = Environment(autoescape=select_autoescape(default=True))
-    template = env.from_string(
-        (resources.files("trustcart.fairness") / "templates" / "audit.html.j2").read_text()
-    )
     headers, rows = _table_data(result)
-    return template.render(
+    return _template("audit.html.j2").render(
         doc=result.to_dict(),
         plot=plot_svg(result) if result.reported else "<p>No group large enough to plot.</p>",
         headers=headers,
         rows=rows,
         summary=_summary(result),
+    )
+
+
+# -- proxy scans ---------------------------------------------------------------------------------
+
+_PROXY_HEADERS = [
+    "feature",
+    "treatment",
+    "levels",
+    "Cramér's V",
+    "MI (nats)",
+    "U",
+    "AUC",
+    "p (Holm)",
+    "proxy",
+]
+
+
+def _proxy_rows(report: ProxyReport) -> list[list[str]]:
+    return [
+        [
+            s.feature,
+            s.treatment,
+            str(s.levels),
+            _fmt(s.cramers_v),
+            _fmt(s.mutual_information),
+            _fmt(s.uncertainty_coefficient),
+            _fmt(s.auc),
+            _fmt(s.p_value_holm),
+            "PROXY" if s.proxy else "",
+        ]
+        for s in report.features
+    ]
+
+
+def proxies_rich(report: ProxyReport) -> Group:
+    """The scores table and the findings as rich renderables."""
+    table = Table(
+        title=f"proxies of {report.protected} in {report.source.get('description', '')}: "
+        f"{report.rows} rows, {report.classes} values",
+        title_justify="left",
+    )
+    for h in _PROXY_HEADERS:
+        table.add_column(h, justify="left" if h in ("feature", "treatment") else "right")
+    for row in _proxy_rows(report):
+        table.add_row(*row)
+    parts: list[Any] = [table]
+    parts += [
+        Text(f"[{f.severity}] {f.message} — {f.rule}", style="yellow") for f in report.findings
+    ]
+    if not report.findings:
+        parts.append(
+            Text("no proxy: no feature both significant and above a threshold", style="green")
+        )
+    parts += [Text(n, style="dim") for n in report.notes]
+    return Group(*parts)
+
+
+def proxies_svg(report: ProxyReport) -> str:
+    """Cramér's V and AUC per feature, with the thresholds, as inline SVG."""
+    plt = _pyplot()
+    feats = report.features
+    names = [s.feature for s in feats]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 0.4 * max(3, len(feats)) + 1.2), sharey=True)
+    colours = ["#b54a4a" if s.proxy else "#4a7ab5" for s in feats]
+    a1.barh(names, [s.cramers_v or 0.0 for s in feats], color=colours)
+    a1.axvline(report.parameters["v_threshold"], color="#333", linestyle="--", linewidth=1)
+    a1.set_xlim(0, 1)
+    a1.set_xlabel("Cramér's V")
+    a1.invert_yaxis()
+    a2.barh(names, [s.auc or 0.5 for s in feats], color=colours)
+    a2.axvline(report.parameters["auc_threshold"], color="#333", linestyle="--", linewidth=1)
+    a2.set_xlim(0.5, 1)
+    a2.set_xlabel("AUC (feature alone predicting the attribute)")
+    fig.suptitle(f"association with {report.protected} (red: proxy)")
+    return _svg(fig)
+
+
+def proxies_html(report: ProxyReport) -> str:
+    """A standalone HTML page: findings, the plot and the scores table."""
+    return _template("proxies.html.j2").render(
+        doc=report.to_dict(),
+        plot=proxies_svg(report) if report.features else "<p>No feature scored.</p>",
+        headers=_PROXY_HEADERS,
+        rows=_proxy_rows(report),
     )
