@@ -236,3 +236,154 @@ def proxies(
         lambda: report.proxies_html(result),
         output,
     )
+
+
+mitigate_app = typer.Typer(
+    help="Mitigation with its trade-off stated: reweigh (training data), classifier "
+    "(fairlearn reductions), prices (post-processing).",
+    no_args_is_help=True,
+)
+app.add_typer(mitigate_app, name="mitigate")
+
+SourceArg = Annotated[
+    str, typer.Argument(help="A .parquet/.csv file (or folder/glob), or a database URL.")
+]
+GroupOpt = Annotated[
+    list[str], typer.Option("--group", "-g", help="Group column; repeat for intersections.")
+]
+TableOpt = Annotated[
+    str | None, typer.Option("--table", help="Table to read, with a database URL.")
+]
+FormatOpt = Annotated[
+    AuditFormat, typer.Option("--format", "-f", help="table, json (scripts) or html.")
+]
+WriteOpt = Annotated[
+    Path | None,
+    typer.Option("--write", help="Also write the source with the mitigation applied (.parquet)."),
+]
+
+
+def _mitigation_out(ctx: typer.Context, result: Any, fmt: AuditFormat, output: Path | None) -> None:
+    from trustcart.fairness import report
+
+    _store(ctx, result)
+    _emit(
+        fmt,
+        result.to_dict(),
+        report.mitigation_rich(result),
+        lambda: report.mitigation_html(result),
+        output,
+    )
+
+
+@mitigate_app.command("reweigh")
+def mitigate_reweigh(
+    ctx: typer.Context,
+    source: SourceArg,
+    group: GroupOpt,
+    label: Annotated[str, typer.Option("--label", help="The 0/1 training label.")],
+    write: WriteOpt = None,
+    weight_column: Annotated[
+        str, typer.Option("--weight-column", help="Name of the weight column written.")
+    ] = "weight",
+    table: TableOpt = None,
+    fmt: FormatOpt = AuditFormat.table,
+    output: OutputOption = None,
+) -> None:
+    """Kamiran–Calders reweighing: weights making label and group independent."""
+    from trustcart.fairness.mitigation import reweigh
+
+    result = reweigh(source, group, label, table=table, write=write, weight_column=weight_column)
+    _mitigation_out(ctx, result, fmt, output)
+
+
+class Constraint(StrEnum):
+    """``--constraint`` of ``mitigate classifier``."""
+
+    demographic_parity = "demographic_parity"
+    equalized_odds = "equalized_odds"
+
+
+@mitigate_app.command("classifier")
+def mitigate_classifier(
+    ctx: typer.Context,
+    source: SourceArg,
+    group: GroupOpt,
+    label: Annotated[str, typer.Option("--label", help="The 0/1 label (offer taken).")],
+    feature: Annotated[list[str], typer.Option("--feature", help="Model input column; repeat.")],
+    constraint: Annotated[
+        Constraint, typer.Option("--constraint", help="Fairness constraint.")
+    ] = Constraint.demographic_parity,
+    eps: Annotated[float, typer.Option("--eps", help="Allowed constraint violation.")] = 0.02,
+    test_size: Annotated[
+        float, typer.Option("--test-size", help="Held-out share for before/after.")
+    ] = 0.3,
+    seed: Annotated[int, typer.Option("--seed", help="Split and sampling seed.")] = 0,
+    max_rows: Annotated[
+        int, typer.Option("--max-rows", help="Sample larger sources to this many rows.")
+    ] = 500_000,
+    table: TableOpt = None,
+    fmt: FormatOpt = AuditFormat.table,
+    output: OutputOption = None,
+) -> None:
+    """Offer classifier trained with fairlearn ExponentiatedGradient vs unconstrained."""
+    from trustcart.fairness.reductions import fair_classifier
+
+    result = fair_classifier(
+        source,
+        group,
+        label,
+        feature,
+        constraint=constraint.value,
+        eps=eps,
+        test_size=test_size,
+        seed=seed,
+        max_rows=max_rows,
+        table=table,
+    )
+    _mitigation_out(ctx, result, fmt, output)
+
+
+class PriceMode(StrEnum):
+    """``--mode`` of ``mitigate prices``."""
+
+    lower = "lower"  # type: ignore[assignment]  # shadows str.lower; the value is what counts
+    band = "band"
+
+
+@mitigate_app.command("prices")
+def mitigate_prices(
+    ctx: typer.Context,
+    source: SourceArg,
+    group: GroupOpt,
+    price: Annotated[str, typer.Option("--price", help="Price paid column.")],
+    list_price: Annotated[
+        str | None,
+        typer.Option("--list-price", help="Compare price / list price instead of price."),
+    ] = None,
+    tolerance: Annotated[
+        float, typer.Option("--tolerance", help="Target: min / max group mean ≥ 1 − tolerance.")
+    ] = 0.05,
+    mode: Annotated[
+        PriceMode,
+        typer.Option("--mode", help="lower: only cut prices; band: least total change."),
+    ] = PriceMode.lower,
+    write: WriteOpt = None,
+    table: TableOpt = None,
+    fmt: FormatOpt = AuditFormat.table,
+    output: OutputOption = None,
+) -> None:
+    """Smallest per-group price scaling within tolerance, with revenue before/after."""
+    from trustcart.fairness.mitigation import adjust_prices
+
+    result = adjust_prices(
+        source,
+        group,
+        price,
+        list_price=list_price,
+        tolerance=tolerance,
+        mode=mode.value,
+        table=table,
+        write=write,
+    )
+    _mitigation_out(ctx, result, fmt, output)

@@ -8,7 +8,15 @@ through Ibis, so only per-group aggregates reach Python.
 
 from trustcart.fairness.engine import DEFAULT_MIN_GROUP_SIZE, KINDS, Kind, audit
 from trustcart.fairness.findings import FOUR_FIFTHS_RULE, Finding, Thresholds
+from trustcart.fairness.mitigation import (
+    GroupChange,
+    MitigationResult,
+    adjust_prices,
+    price_targets,
+    reweigh,
+)
 from trustcart.fairness.proxies import ProxyReport, ProxyScore, detect_proxies, register_proxies
+from trustcart.fairness.reductions import fair_classifier
 from trustcart.fairness.result import AuditResult, Cell
 from trustcart.fairness.sources import Source, open_source
 
@@ -19,13 +27,19 @@ __all__ = [
     "AuditResult",
     "Cell",
     "Finding",
+    "GroupChange",
     "Kind",
+    "MitigationResult",
     "ProxyReport",
     "ProxyScore",
     "Source",
     "Thresholds",
+    "adjust_prices",
     "audit",
     "detect_proxies",
+    "fair_classifier",
     "open_source",
+    "price_targets",
     "register_proxies",
+    "reweigh",
 ]

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from trustcart.fairness.findings import label
+from trustcart.fairness.mitigation import MitigationResult
 from trustcart.fairness.proxies import ProxyReport
 from trustcart.fairness.result import AuditResult
 
@@ -269,4 +270,98 @@ def proxies_html(report: ProxyReport) -> str:
         plot=proxies_svg(report) if report.features else "<p>No feature scored.</p>",
         headers=_PROXY_HEADERS,
         rows=_proxy_rows(report),
+    )
+
+
+# -- mitigations ---------------------------------------------------------------------------------
+
+#: Per method: the per-group detail columns shown beside before / after.
+_DETAIL = {
+    "reweighing": ["weight_positive", "weight_negative"],
+    "price_adjustment": ["factor", "change_percent"],
+    "exponentiated_gradient": [],
+}
+
+
+def _mitigation_rows(result: MitigationResult) -> tuple[list[str], list[list[str]]]:
+    m = result.metric
+    extra = ["accuracy"] if result.method == "exponentiated_gradient" else []
+    details = _DETAIL.get(result.method, [])
+    headers = ["group", "count", f"{m} before", f"{m} after"]
+    headers += [f"{e} before" for e in extra] + [f"{e} after" for e in extra] + details
+    rows = []
+    for g in result.groups:
+        row = [label(g.group), str(g.count), _fmt(g.before.get(m)), _fmt(g.after.get(m))]
+        row += [_fmt(g.before.get(e)) for e in extra] + [_fmt(g.after.get(e)) for e in extra]
+        row += [_fmt(g.detail.get(d)) for d in details]
+        rows.append(row)
+    return headers, rows
+
+
+def _mitigation_summary(result: MitigationResult) -> list[tuple[str, str, str]]:
+    keys = list(dict.fromkeys([*result.before, *result.after]))
+    return [(k, _fmt(result.before.get(k)), _fmt(result.after.get(k))) for k in keys]
+
+
+def mitigation_rich(result: MitigationResult) -> Group:
+    """Per-group before/after, the summary before/after and the trade-off statement."""
+    headers, rows = _mitigation_rows(result)
+    table = Table(
+        title=f"{result.method} ({result.stage}) of {result.source.get('description', '')}",
+        title_justify="left",
+    )
+    for h in headers:
+        table.add_column(h, justify="left" if h == "group" else "right")
+    for row in rows:
+        table.add_row(*row)
+    summary = Table(title="summary", title_justify="left")
+    for h in ("metric", "before", "after"):
+        summary.add_column(h, justify="left" if h == "metric" else "right")
+    for row3 in _mitigation_summary(result):
+        summary.add_row(*row3)
+    parts: list[Any] = [
+        table,
+        summary,
+        Text(f"trade-off: {result.tradeoff['statement']}", style="bold"),
+    ]
+    parts += [Text(n, style="dim") for n in result.notes]
+    return Group(*parts)
+
+
+def mitigation_svg(result: MitigationResult) -> str:
+    """Before/after bars of the headline metric per group (and accuracy for classifiers)."""
+    import numpy as np
+
+    plt = _pyplot()
+    panels = [result.metric] + (["accuracy"] if result.method == "exponentiated_gradient" else [])
+    names = [label(g.group) for g in result.groups]
+    pos = np.arange(len(names))
+    fig, axes = plt.subplots(
+        1,
+        len(panels),
+        figsize=(4.5 * len(panels) + 2, 0.5 * max(3, len(names)) + 1.4),
+        squeeze=False,
+    )
+    for ax, metric in zip(axes[0], panels, strict=True):
+        before = [float(g.before.get(metric) or 0.0) for g in result.groups]
+        after = [float(g.after.get(metric) or 0.0) for g in result.groups]
+        ax.barh(pos - 0.2, before, height=0.4, color="#9aa5b1", label="before")
+        ax.barh(pos + 0.2, after, height=0.4, color="#4a7ab5", label="after")
+        ax.set_yticks(pos, names)
+        ax.invert_yaxis()
+        ax.set_xlabel(metric.replace("_", " "))
+        ax.legend(loc="best", fontsize="small", framealpha=0.9)
+    fig.suptitle(f"{result.method.replace('_', ' ')}: before and after")
+    return _svg(fig)
+
+
+def mitigation_html(result: MitigationResult) -> str:
+    """A standalone HTML page: the trade-off, the before/after plot and tables."""
+    headers, rows = _mitigation_rows(result)
+    return _template("mitigation.html.j2").render(
+        doc=result.to_dict(),
+        plot=mitigation_svg(result) if result.groups else "<p>No group.</p>",
+        headers=headers,
+        rows=rows,
+        summary=_mitigation_summary(result),
     )
