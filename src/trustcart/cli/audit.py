@@ -68,6 +68,13 @@ class Favourable(StrEnum):
     lower = "lower"  # type: ignore[assignment]  # shadows str.lower; the value is what counts
 
 
+class Estimator(StrEnum):
+    """``--estimator`` of an audit with inferred groups."""
+
+    regression = "regression"
+    weighted = "weighted"
+
+
 @app.command(_DEFAULT)
 def audit(
     ctx: typer.Context,
@@ -78,11 +85,11 @@ def audit(
             "(postgres://user@host/db) with --table."
         ),
     ],
-    group: Annotated[
-        list[str],
-        typer.Option("--group", "-g", help="Group column; repeat for intersectional groups."),
-    ],
     outcome: Annotated[str, typer.Option("--outcome", help="Outcome column.")],
+    group: Annotated[
+        list[str] | None,
+        typer.Option("--group", "-g", help="Group column; repeat for intersectional groups."),
+    ] = None,
     kind: Annotated[AuditKind, typer.Option("--kind", help="Kind of outcome.")] = (
         AuditKind.binary
     ),
@@ -103,6 +110,20 @@ def audit(
         Favourable,
         typer.Option("--favourable", help="Continuous outcomes: is higher or lower better?"),
     ] = Favourable.higher,
+    group_shares: Annotated[
+        Path | None,
+        typer.Option(
+            "--group-shares",
+            help="CSV of geography → group shares: infer groups instead of --group.",
+        ),
+    ] = None,
+    geo: Annotated[
+        str | None, typer.Option("--geo", help="The source's geography column (--group-shares).")
+    ] = None,
+    estimator: Annotated[
+        Estimator,
+        typer.Option("--estimator", help="Inferred groups: regression or weighted."),
+    ] = Estimator.regression,
     fmt: Annotated[
         AuditFormat, typer.Option("--format", "-f", help="table, json (scripts) or html.")
     ] = AuditFormat.table,
@@ -114,7 +135,7 @@ def audit(
 
     result = run_audit(
         source,
-        groups=group,
+        groups=group or [],
         outcome=outcome,
         kind=kind.value,
         label=label,
@@ -122,6 +143,9 @@ def audit(
         min_group_size=min_group_size,
         table=table,
         favourable=favourable.value,
+        group_shares=group_shares,
+        geo=geo,
+        estimator=estimator.value,
     )
     _store(ctx, result)
     _emit(fmt, result.to_dict(), report.to_rich(result), lambda: report.to_html(result), output)

@@ -8,6 +8,12 @@ through Ibis, so only per-group aggregates reach Python.
 
 from trustcart.fairness.engine import DEFAULT_MIN_GROUP_SIZE, KINDS, Kind, audit
 from trustcart.fairness.findings import FOUR_FIFTHS_RULE, Finding, Thresholds
+from trustcart.fairness.inferred import (
+    GroupShares,
+    group_shares_from_frame,
+    load_group_shares,
+    weighted_audit,
+)
 from trustcart.fairness.mitigation import (
     GroupChange,
     MitigationResult,
@@ -28,6 +34,7 @@ __all__ = [
     "Cell",
     "Finding",
     "GroupChange",
+    "GroupShares",
     "Kind",
     "MitigationResult",
     "ProxyReport",
@@ -38,8 +45,11 @@ __all__ = [
     "audit",
     "detect_proxies",
     "fair_classifier",
+    "group_shares_from_frame",
+    "load_group_shares",
     "open_source",
     "price_targets",
     "register_proxies",
     "reweigh",
+    "weighted_audit",
 ]

@@ -29,8 +29,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from trustcart.errors import ValidationError
-from trustcart.fairness._spec import not_missing
-from trustcart.fairness.engine import _check_columns, _check_numeric
+from trustcart.fairness._spec import check_columns, check_numeric, not_missing
 from trustcart.fairness.findings import label as group_label
 from trustcart.fairness.result import jsonable
 from trustcart.fairness.sources import Source, open_source
@@ -160,8 +159,8 @@ def reweigh(
     groups = list(groups)
     if not groups:
         raise ValidationError("name at least one group column (--group COL)")
-    _check_columns(src.table, [("--group", g) for g in groups] + [("--label", label)])
-    _check_numeric(src.table, "--label", label, "binary")
+    check_columns(src.table, [("--group", g) for g in groups] + [("--label", label)])
+    check_numeric(src.table, "--label", label, "binary")
     if label in groups:
         raise ValidationError(f"column {label!r} is both a group and the label")
     if weight_column in src.table.columns:
@@ -339,10 +338,10 @@ def adjust_prices(
         raise ValidationError(f"--tolerance must be in [0, 1), not {tolerance}")
     wanted = [("--group", g) for g in groups] + [("--price", price)]
     wanted += [("--list-price", list_price)] if list_price else []
-    _check_columns(src.table, wanted)
-    _check_numeric(src.table, "--price", price, "continuous")
+    check_columns(src.table, wanted)
+    check_numeric(src.table, "--price", price, "continuous")
     if list_price:
-        _check_numeric(src.table, "--list-price", list_price, "continuous")
+        check_numeric(src.table, "--list-price", list_price, "continuous")
     t = src.table
     valid = not_missing(t[price])
     if list_price:

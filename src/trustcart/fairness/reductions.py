@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from trustcart.errors import ValidationError
-from trustcart.fairness.engine import _check_columns, _check_numeric
+from trustcart.fairness._spec import check_columns, check_numeric
 from trustcart.fairness.mitigation import GroupChange, MitigationResult, _open
 from trustcart.fairness.sources import Source
 
@@ -121,8 +121,8 @@ def fair_classifier(
         raise ValidationError(f"--eps must be positive, not {eps}")
     wanted = [("--group", g) for g in groups] + [("--label", label)]
     wanted += [("--feature", f) for f in features]
-    _check_columns(src.table, wanted)
-    _check_numeric(src.table, "--label", label, "binary")
+    check_columns(src.table, wanted)
+    check_numeric(src.table, "--label", label, "binary")
     clash = (set(groups) | {label}) & set(features)
     if clash:
         raise ValidationError(
