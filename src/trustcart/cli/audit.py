@@ -81,8 +81,8 @@ def audit(
     source: Annotated[
         str,
         typer.Argument(
-            help="A .parquet/.csv file (or folder/glob of them), or a database URL "
-            "(postgres://user@host/db) with --table."
+            help="A .parquet/.csv file (or folder/glob of them), a database URL "
+            "(postgres://user@host/db) with --table, or decisions[:KIND] (the workspace log)."
         ),
     ],
     outcome: Annotated[str, typer.Option("--outcome", help="Outcome column.")],
@@ -134,7 +134,7 @@ def audit(
     from trustcart.fairness import report
 
     result = run_audit(
-        source,
+        _source(ctx, source),
         groups=group or [],
         outcome=outcome,
         kind=kind.value,
@@ -149,6 +149,24 @@ def audit(
     )
     _store(ctx, result)
     _emit(fmt, result.to_dict(), report.to_rich(result), lambda: report.to_html(result), output)
+
+
+def _source(ctx: typer.Context, source: str) -> Any:
+    """``decisions[:KIND]`` opened from the workspace's log; any other source as given."""
+    from trustcart.fairness.decision_source import is_decisions, open_decisions
+
+    if not is_decisions(source):
+        return source
+    folder = workspace_dir(ctx)
+    if not (folder / CONFIG_FILE).is_file():
+        raise ValidationError(
+            f"source {source!r} is the workspace decision log, but {folder} is not a "
+            f"workspace (no {CONFIG_FILE}): give -w DIR"
+        )
+    from trustcart.workspace import Workspace
+
+    with Workspace.open(folder) as ws:
+        return open_decisions(ws.store, source)
 
 
 def _store(ctx: typer.Context, result: Any) -> str | None:
@@ -190,7 +208,8 @@ def _emit(
 def proxies(
     ctx: typer.Context,
     source: Annotated[
-        str, typer.Argument(help="A .parquet/.csv file (or folder/glob), or a database URL.")
+        str,
+        typer.Argument(help="A .parquet/.csv file (or folder/glob), a database URL, or decisions."),
     ],
     protected: Annotated[
         str, typer.Option("--protected", "-p", help="The protected attribute's column.")
@@ -233,7 +252,7 @@ def proxies(
             f"--register needs a workspace (-w DIR): {folder} has no {CONFIG_FILE}"
         )
     result = detect_proxies(
-        source,
+        _source(ctx, source),
         protected,
         feature or None,
         table=table,
@@ -270,7 +289,7 @@ mitigate_app = typer.Typer(
 app.add_typer(mitigate_app, name="mitigate")
 
 SourceArg = Annotated[
-    str, typer.Argument(help="A .parquet/.csv file (or folder/glob), or a database URL.")
+    str, typer.Argument(help="A .parquet/.csv file (or folder/glob), a database URL, or decisions.")
 ]
 GroupOpt = Annotated[
     list[str], typer.Option("--group", "-g", help="Group column; repeat for intersections.")
@@ -317,7 +336,9 @@ def mitigate_reweigh(
     """Kamiran–Calders reweighing: weights making label and group independent."""
     from trustcart.fairness.mitigation import reweigh
 
-    result = reweigh(source, group, label, table=table, write=write, weight_column=weight_column)
+    result = reweigh(
+        _source(ctx, source), group, label, table=table, write=write, weight_column=weight_column
+    )
     _mitigation_out(ctx, result, fmt, output)
 
 
@@ -354,7 +375,7 @@ def mitigate_classifier(
     from trustcart.fairness.reductions import fair_classifier
 
     result = fair_classifier(
-        source,
+        _source(ctx, source),
         group,
         label,
         feature,
@@ -401,7 +422,7 @@ def mitigate_prices(
     from trustcart.fairness.mitigation import adjust_prices
 
     result = adjust_prices(
-        source,
+        _source(ctx, source),
         group,
         price,
         list_price=list_price,

@@ -6,6 +6,7 @@ only parses options, calls it, renders and stores. Metric names and definitions 
 through Ibis, so only per-group aggregates reach Python.
 """
 
+from trustcart.fairness.decision_source import open_decisions
 from trustcart.fairness.engine import DEFAULT_MIN_GROUP_SIZE, KINDS, Kind, audit
 from trustcart.fairness.findings import FOUR_FIFTHS_RULE, Finding, Thresholds
 from trustcart.fairness.inferred import (
@@ -47,6 +48,7 @@ __all__ = [
     "fair_classifier",
     "group_shares_from_frame",
     "load_group_shares",
+    "open_decisions",
     "open_source",
     "price_targets",
     "register_proxies",
