@@ -294,7 +294,7 @@ def test_clear_errors(tmp_path: Path) -> None:
     not01 = ibis.memtable(pd.DataFrame({"g": ["a", "b"], "y": [0, 2]}))
     with pytest.raises(ValidationError, match="0/1"):
         audit(not01, groups=["g"], outcome="y")
-    with pytest.raises(NotFound, match="does not exist yet"):
+    with pytest.raises(ValidationError, match="open_decisions"):
         audit("decisions", groups=["g"], outcome="y")
     with pytest.raises(ValidationError, match="Spark"):
         audit("spark://local", groups=["g"], outcome="y")

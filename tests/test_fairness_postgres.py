@@ -111,3 +111,30 @@ def test_postgres_errors(pg_table: tuple[str, str]) -> None:
         audit(url, table=table + "_nope", groups=["grp"], outcome="y")
     with pytest.raises(ValidationError, match="available columns"):
         audit(url, table=table, groups=["nope"], outcome="y")
+
+
+def test_proxy_scan_postgres_equals_parquet(pg_table: tuple[str, str], parquet: Path) -> None:
+    from trustcart.fairness.proxies import detect_proxies
+
+    url, table = pg_table
+    kw = {"protected": "grp", "features": ["region", "price", "pos"], "bins": 4}
+    from_pg = detect_proxies(url, table=table, **kw).to_dict()
+    from_file = detect_proxies(parquet, **kw).to_dict()
+    treatments = {f["feature"]: f["treatment"] for f in from_pg["features"]}
+    assert treatments == {"region": "categorical", "price": "binned", "pos": "binned"}
+    keys = ("features", "proxies", "findings", "rows", "classes")
+    _close({k: from_file[k] for k in keys}, {k: from_pg[k] for k in keys})
+
+
+def test_inferred_groups_postgres_equals_parquet(pg_table: tuple[str, str], parquet: Path) -> None:
+    from trustcart.fairness.inferred import group_shares_from_frame
+
+    url, table = pg_table
+    shares = group_shares_from_frame(
+        pd.DataFrame({"region": ["n", "s"], "x": [0.7, 0.2], "z": [0.3, 0.8]})
+    )
+    for kw in ({"outcome": "y"}, {"outcome": "price", "kind": "continuous"}):
+        from_pg = audit(url, [], table=table, group_shares=shares, geo="region", **kw)
+        from_file = audit(parquet, [], group_shares=shares, geo="region", **kw)
+        assert from_pg.parameters["method"].startswith("group-share")
+        _close(_strip(from_file.to_dict()), _strip(from_pg.to_dict()))

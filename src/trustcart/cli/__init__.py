@@ -94,8 +94,8 @@ def init(
 
 app.command()(serve.serve)
 app.command()(demo.demo)
-app.command()(audit.audit)
 app.command()(scan.scan)
+app.add_typer(audit.app, name="audit")
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(consent.app, name="consent")
 app.add_typer(gateway.app, name="gateway")

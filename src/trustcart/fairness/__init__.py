@@ -6,8 +6,24 @@ only parses options, calls it, renders and stores. Metric names and definitions 
 through Ibis, so only per-group aggregates reach Python.
 """
 
+from trustcart.fairness.decision_source import open_decisions
 from trustcart.fairness.engine import DEFAULT_MIN_GROUP_SIZE, KINDS, Kind, audit
 from trustcart.fairness.findings import FOUR_FIFTHS_RULE, Finding, Thresholds
+from trustcart.fairness.inferred import (
+    GroupShares,
+    group_shares_from_frame,
+    load_group_shares,
+    weighted_audit,
+)
+from trustcart.fairness.mitigation import (
+    GroupChange,
+    MitigationResult,
+    adjust_prices,
+    price_targets,
+    reweigh,
+)
+from trustcart.fairness.proxies import ProxyReport, ProxyScore, detect_proxies, register_proxies
+from trustcart.fairness.reductions import fair_classifier
 from trustcart.fairness.result import AuditResult, Cell
 from trustcart.fairness.sources import Source, open_source
 
@@ -18,9 +34,24 @@ __all__ = [
     "AuditResult",
     "Cell",
     "Finding",
+    "GroupChange",
+    "GroupShares",
     "Kind",
+    "MitigationResult",
+    "ProxyReport",
+    "ProxyScore",
     "Source",
     "Thresholds",
+    "adjust_prices",
     "audit",
+    "detect_proxies",
+    "fair_classifier",
+    "group_shares_from_frame",
+    "load_group_shares",
+    "open_decisions",
     "open_source",
+    "price_targets",
+    "register_proxies",
+    "reweigh",
+    "weighted_audit",
 ]

@@ -19,8 +19,9 @@ import ibis.expr.types as ir
 
 from trustcart.errors import ValidationError
 from trustcart.fairness import binary, continuous, ranking
-from trustcart.fairness._spec import Spec, not_missing
+from trustcart.fairness._spec import Spec, check_columns, check_numeric, not_missing
 from trustcart.fairness.findings import Thresholds
+from trustcart.fairness.inferred import GroupShares, weighted_audit
 from trustcart.fairness.result import AuditResult, Cell
 from trustcart.fairness.sources import Source, open_source
 
@@ -29,28 +30,6 @@ KINDS: tuple[str, ...] = ("binary", "continuous", "ranking")
 DEFAULT_MIN_GROUP_SIZE = 10
 
 _MODULES: dict[str, Any] = {"binary": binary, "continuous": continuous, "ranking": ranking}
-
-
-def _check_columns(table: ir.Table, wanted: Sequence[tuple[str, str]]) -> None:
-    names = list(table.columns)
-    for option, col in wanted:
-        if col not in names:
-            raise ValidationError(
-                f"unknown column {col!r} ({option}); available columns: {', '.join(names)}",
-                details={"column": col, "option": option, "available": names},
-            )
-
-
-def _check_numeric(table: ir.Table, option: str, col: str, kind: str) -> None:
-    dtype = table[col].type()
-    if not (dtype.is_numeric() or dtype.is_boolean()):
-        # An empty CSV has no values to infer types from: say it is empty, not "string".
-        if int(table.count().execute()) == 0:
-            raise ValidationError("the source is empty: there are no rows to audit")
-        raise ValidationError(
-            f"column {col!r} ({option}) is {dtype}, but a {kind} audit needs numbers"
-            + (" (0/1) or booleans" if kind == "binary" else "")
-        )
 
 
 def _validate(
@@ -66,7 +45,10 @@ def _validate(
     if kind not in KINDS:
         raise ValidationError(f"unknown kind {kind!r}; use one of: {', '.join(KINDS)}")
     if not groups:
-        raise ValidationError("name at least one group column (--group COL)")
+        raise ValidationError(
+            "name at least one group column (--group COL), or infer groups from geography "
+            "with --group-shares FILE --geo COL"
+        )
     if len(set(groups)) != len(groups):
         raise ValidationError(f"a group column is named twice: {', '.join(groups)}")
     if min_group_size < 0:
@@ -80,15 +62,15 @@ def _validate(
     wanted = [("--group", g) for g in groups] + [("--outcome", outcome)]
     wanted += [("--label", label)] if label else []
     wanted += [("--position", position)] if position else []
-    _check_columns(source.table, wanted)
+    check_columns(source.table, wanted)
     overlap = set(groups) & {outcome, label, position}
     if overlap:
         raise ValidationError(f"column {sorted(overlap)[0]!r} is both a group and a measure")
-    _check_numeric(source.table, "--outcome", outcome, kind)
+    check_numeric(source.table, "--outcome", outcome, kind)
     if label:
-        _check_numeric(source.table, "--label", label, kind)
+        check_numeric(source.table, "--label", label, kind)
     if position:
-        _check_numeric(source.table, "--position", position, kind)
+        check_numeric(source.table, "--position", position, kind)
 
 
 def _sort_key(cell: Cell) -> tuple[tuple[int, str], ...]:
@@ -107,6 +89,9 @@ def audit(
     table: str | None = None,
     favourable: str = "higher",
     thresholds: Thresholds | None = None,
+    group_shares: str | os.PathLike[str] | GroupShares | None = None,
+    geo: str | None = None,
+    estimator: str = "regression",
 ) -> AuditResult:
     """Audit ``outcome`` across ``groups`` (several columns = intersectional cells).
 
@@ -114,8 +99,33 @@ def audit(
     table, or an opened :class:`Source`. Cells with fewer than ``min_group_size`` usable rows
     are suppressed (listed, count hidden, left out of every summary metric). Rows whose
     outcome (or label / position) is NULL or NaN are excluded and counted.
+
+    Without group columns, ``group_shares`` (a geography → group-share table) and ``geo`` (the
+    source's geography column) run a demographics-free audit instead: see
+    :func:`trustcart.fairness.inferred.weighted_audit`.
     """
     started = time.perf_counter()
+    if group_shares is not None or geo is not None:
+        if group_shares is None or geo is None:
+            raise ValidationError("--group-shares and --geo go together: give both")
+        if groups:
+            raise ValidationError(
+                "give either --group columns or --group-shares/--geo (inferred groups), not both"
+            )
+        if label is not None or position is not None:
+            raise ValidationError("--label and --position do not apply to inferred groups")
+        return weighted_audit(
+            source,
+            outcome,
+            group_shares,
+            geo,
+            kind,
+            estimator=estimator,
+            table=table,
+            min_group_size=min_group_size,
+            favourable=favourable,
+            thresholds=thresholds,
+        )
     src = source if isinstance(source, Source) else open_source(source, table=table)
     groups = list(groups)
     _validate(src, groups, outcome, kind, label, position, min_group_size, favourable)

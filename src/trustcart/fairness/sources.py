@@ -134,15 +134,17 @@ def open_source(source: str | os.PathLike[str] | ir.Table, *, table: str | None 
 
     ``SOURCE`` is a ``.parquet``/``.csv`` path (or a folder/glob of them), an Ibis URL of a
     database (``postgres://…``, with ``table``), or an Ibis table expression (library use).
+    The workspace decision log needs its store: see
+    :func:`trustcart.fairness.decision_source.open_decisions`.
     """
     if isinstance(source, ir.Table):
         return Source(source, "ibis table expression", source.get_backend().name, {})
     text = os.fspath(source)
-    if text == "decisions":
-        raise NotFound(
-            "source 'decisions' (the decision gateway's log) does not exist yet: the gateway "
-            "lands in a later release; export decisions to Parquet/CSV or give a database "
-            "table meanwhile"
+    if text == "decisions" or text.startswith("decisions:"):
+        raise ValidationError(
+            f"source {text!r} is a workspace's decision log: audit it from the CLI inside a "
+            "workspace (trustcart -w DIR audit decisions …), or open it with "
+            "trustcart.fairness.open_decisions(store) and pass the result"
         )
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
     if scheme in ("spark", "pyspark", "sc", "spark-connect"):

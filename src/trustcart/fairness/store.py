@@ -7,14 +7,14 @@ the file(s) audited, or for a live table its name and row count at the time.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import insert, select
 
 from trustcart.clock import utcnow
 from trustcart.errors import NotFound
-from trustcart.fairness.result import AuditResult
 from trustcart.ids import new_id
 from trustcart.store import Store
 from trustcart.store.tables import FairnessAudit, table_of
@@ -35,8 +35,25 @@ def source_sha256(fingerprint: dict[str, Any]) -> str | None:
     return hashlib.sha256(joined.encode()).hexdigest()
 
 
-def save_audit(store: Store, result: AuditResult) -> str:
-    """Store ``result``; returns the new audit id (``aud_…``)."""
+#: Kinds of stored audit that measure a disparity (``trustcart audit SOURCE``); proxy scans and
+#: mitigations are stored too (kinds ``proxies`` and ``mitigation``) but are not disparity audits.
+DISPARITY_KINDS: tuple[str, ...] = ("binary", "continuous", "ranking")
+
+
+class StorableAudit(Protocol):
+    """What can be kept as audit evidence: an audit, a proxy scan or a mitigation."""
+
+    @property
+    def kind(self) -> str: ...  # pragma: no cover
+
+    @property
+    def source(self) -> dict[str, Any]: ...  # pragma: no cover
+
+    def to_dict(self) -> dict[str, Any]: ...  # pragma: no cover
+
+
+def save_audit(store: Store, result: StorableAudit) -> str:
+    """Store ``result`` (its JSON document has ``parameters``); returns the new id (``aud_…``)."""
     audit_id = new_id("aud_")
     doc = result.to_dict()
     fingerprint = result.source.get("fingerprint", {})
@@ -71,12 +88,15 @@ def _row(a: FairnessAudit, *, full: bool) -> dict[str, Any]:
     return d
 
 
-def list_audits(store: Store, limit: int = 50) -> list[dict[str, Any]]:
-    """The newest audits first, without their results."""
+def list_audits(
+    store: Store, limit: int = 50, *, kinds: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """The newest audits first (only of ``kinds`` when given), without their results."""
+    query = select(FairnessAudit).order_by(FairnessAudit.created_at.desc())
+    if kinds is not None:
+        query = query.where(FairnessAudit.kind.in_(list(kinds)))
     with store.session() as s:
-        rows = s.scalars(
-            select(FairnessAudit).order_by(FairnessAudit.created_at.desc()).limit(limit)
-        )
+        rows = s.scalars(query.limit(limit))
         return [_row(a, full=False) for a in rows]
 
 

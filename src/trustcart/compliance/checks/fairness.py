@@ -26,9 +26,10 @@ def latest_audit_high_findings(ctx: CheckContext) -> Iterator[Issue]:
     """Each high-severity finding of the most recent stored audit, with the rule it crosses."""
     if ctx.store is None:
         return
-    from trustcart.fairness.store import get_audit, list_audits
+    from trustcart.fairness.store import DISPARITY_KINDS, get_audit, list_audits
 
-    latest = list_audits(ctx.store, limit=1)
+    # Proxy scans and mitigations are stored too; the latest *disparity* audit is the evidence.
+    latest = list_audits(ctx.store, limit=1, kinds=DISPARITY_KINDS)
     if not latest:
         return
     audit = get_audit(ctx.store, str(latest[0]["id"]))
@@ -63,13 +64,13 @@ def model_without_audit(ctx: CheckContext) -> Iterator[Issue]:
     registered" is the evidence looked for."""
     if ctx.store is None:
         return
-    from trustcart.fairness.store import list_audits
+    from trustcart.fairness.store import DISPARITY_KINDS, list_audits
     from trustcart.gateway import list_models
 
     models = list_models(ctx.store)
     if not models:
         return
-    audits = list_audits(ctx.store, limit=1)
+    audits = list_audits(ctx.store, limit=1, kinds=DISPARITY_KINDS)
     newest = audits[0]["created_at"] if audits else None
     for m in models:
         if newest is None or newest < m.created_at:
