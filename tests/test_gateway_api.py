@@ -48,7 +48,7 @@ def test_decide_read_explain_list(
     d = r.json()
     assert d["jurisdiction"] == "EU" and d["personalised"] is True
     assert d["disclosures"][0]["code"] == "eu_personalised_price"
-    assert d["subject"].startswith("p_") and "c-42" not in r.text
+    assert d["subject"].startswith("s_") and "c-42" not in r.text
     got = client.get(f"/v1/decisions/{d['id']}", headers=support)
     assert got.status_code == 200 and got.json()["output"] == d["output"]
     e = client.get(f"/v1/decisions/{d['id']}/explanation", headers=support).json()

@@ -85,3 +85,11 @@ class RulesError(TrustCartError):
 
     code = "rules_error"
     status = 422
+
+
+class SubjectErased(TrustCartError):
+    """The record belongs to a person whose data was erased by crypto-shredding: its personal
+    part can no longer be opened by anyone (410 Gone, not a server error)."""
+
+    code = "subject_erased"
+    status = 410

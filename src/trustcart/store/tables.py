@@ -16,6 +16,7 @@ from sqlalchemy import (
     Dialect,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -183,6 +184,8 @@ class DecisionRow(Base):
     jurisdiction: Mapped[str] = mapped_column(String(16))
     personalised: Mapped[bool] = mapped_column(Boolean)
     output: Mapped[str] = mapped_column(Text)  # JSON
+    # the fairness group the guardrails used (e.g. customer_group), kept in clear for audits
+    group: Mapped[str | None] = mapped_column(String(200), nullable=True)
     latency_us: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
@@ -216,6 +219,17 @@ class ModelRegistration(Base):
     kind: Mapped[str] = mapped_column(String(16))
     features: Mapped[str] = mapped_column(Text)  # JSON list of feature specs
     training_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SubjectKey(Base):
+    """A subject's random key (crypto-shredding): rows keyed by ``token`` and sealed with
+    ``key``; deleting this row makes them unreadable and unlinkable to the person."""
+
+    __tablename__ = "subject_keys"
+    lookup: Mapped[str] = mapped_column(String(40), primary_key=True)  # global pseudonym
+    token: Mapped[str] = mapped_column(String(40), unique=True)  # derived from key
+    key: Mapped[bytes] = mapped_column(LargeBinary(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
