@@ -55,6 +55,25 @@ PERSONAL_FIELDS = (
 )
 
 
+def personal_part(
+    inputs: dict[str, Any],
+    features_used: list[str],
+    features_dropped: list[DroppedFeature],
+    features_missing: list[str],
+    consent_evidence: list[str],
+    fallback_reason: str | None,
+) -> dict[str, Any]:
+    """The :data:`PERSONAL_FIELDS` of a decision as logged (before sealing)."""
+    return {
+        "inputs": inputs,
+        "features_used": features_used,
+        "features_dropped": [d.to_dict() for d in features_dropped],
+        "features_missing": features_missing,
+        "consent_evidence": consent_evidence,
+        "fallback_reason": fallback_reason,
+    }
+
+
 @dataclass(frozen=True)
 class Decision:
     """One gateway decision. ``subject`` is the subject's vault token (``s_…``), never the raw
@@ -115,14 +134,14 @@ class Decision:
 
     def personal(self) -> dict[str, Any]:
         """The part about the person (:data:`PERSONAL_FIELDS`), sealed in the log."""
-        return {
-            "inputs": self.inputs,
-            "features_used": self.features_used,
-            "features_dropped": [d.to_dict() for d in self.features_dropped],
-            "features_missing": self.features_missing,
-            "consent_evidence": self.consent_evidence,
-            "fallback_reason": self.fallback_reason,
-        }
+        return personal_part(
+            self.inputs,
+            self.features_used,
+            self.features_dropped,
+            self.features_missing,
+            self.consent_evidence,
+            self.fallback_reason,
+        )
 
     def payload(self) -> dict[str, Any]:
         """The log payload (what the hash chain covers): the clear part plus ``sealed``."""

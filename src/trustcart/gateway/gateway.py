@@ -26,7 +26,7 @@ from trustcart.clock import utcnow
 from trustcart.consent import ConsentService
 from trustcart.errors import Conflict, SubjectErased, ValidationError
 from trustcart.explain import Attribution, price_sentence, score_sentence, top_reasons
-from trustcart.gateway.decision import Decision, Disclosure, DroppedFeature
+from trustcart.gateway.decision import Decision, Disclosure, DroppedFeature, personal_part
 from trustcart.gateway.disclosure import price_disclosures
 from trustcart.gateway.guardrails import (
     GuardrailAction,
@@ -330,10 +330,16 @@ class Gateway:
             output, actions = self._offer(reg, inputs, group, fallback_reason is None)
         else:
             output, actions = self._items(reg, kind, inputs, req, fallback_reason is None)
-        d = Decision(
+        evidence = list(dict.fromkeys(evidence))
+        token = self.keys.token(req.subject)  # created (and committed) on first use
+        sealed = self.keys.seal(
+            req.subject, personal_part(inputs, used, dropped, missing, evidence, fallback_reason)
+        )
+        latency = (time.perf_counter_ns() - t0) // 1000
+        return Decision(
             id=new_id("dec_"),
             kind=kind.value,
-            subject=self.keys.token(req.subject),  # created (and committed) on first use
+            subject=token,
             jurisdiction=j.code,
             model=reg.name,
             model_version=reg.version,
@@ -343,17 +349,15 @@ class Gateway:
             inputs=inputs,
             features_dropped=dropped,
             features_missing=missing,
-            consent_evidence=list(dict.fromkeys(evidence)),
+            consent_evidence=evidence,
             fallback_reason=fallback_reason,
             guardrails=[a.to_dict() for a in actions],
             disclosures=disclosures,
             rules_version=self.consent.rules.version,
-            latency_us=0,
+            latency_us=int(latency),
             group=group,
+            sealed=sealed,
         )
-        sealed = self.keys.seal(req.subject, d.personal())
-        latency = (time.perf_counter_ns() - t0) // 1000
-        return replace(d, sealed=sealed, latency_us=int(latency))
 
     def _group_key(self, kind: DecisionKind) -> str | None:
         if kind is DecisionKind.PRICE:
@@ -540,14 +544,14 @@ class Gateway:
         ``SubjectErased`` (410) once the person's key was shredded: the inputs it would explain
         no longer exist.
         """
-        self.keys.refresh()
         with self.store.read() as conn:
             body = conn.execute(
                 select(_explanations.c.body).where(_explanations.c.decision_id == decision_id)
             ).scalar()
-        if body is not None:
+        if body is not None:  # a shred deletes these with the key, in one transaction
             cached: dict[str, Any] = orjson.loads(body)
             return cached
+        self.keys.refresh()
         logged = self.log.get(decision_id)
         record = open_record(self.keys, logged)
         if record["erased"]:
