@@ -331,8 +331,8 @@ class Gateway:
         else:
             output, actions = self._items(reg, kind, inputs, req, fallback_reason is None)
         evidence = list(dict.fromkeys(evidence))
-        token = self.keys.token(req.subject)  # created (and committed) on first use
-        sealed = self.keys.seal(
+        # the subject's key is created (and committed) on first use
+        token, sealed = self.keys.token_and_seal(
             req.subject, personal_part(inputs, used, dropped, missing, evidence, fallback_reason)
         )
         latency = (time.perf_counter_ns() - t0) // 1000
