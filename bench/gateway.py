@@ -5,6 +5,8 @@ proxy gates, guardrails, disclosure, record building) minus the model call insid
 per decision against the bare model call (LightGBM one-row predict). Target: ≤ 0.3 ms median.
 Throughput: ``decide`` (returns after the commit) with synchronous commits, with group commit
 from 1 and from 8 threads, and ``decide_many`` in batches of 100; SQLite (WAL, NORMAL).
+Crypto-shredding: the per-decision cost of keying by the vault token and sealing the personal
+part (memoised key + AES-GCM), a new subject's first key (one extra commit), and an erasure.
 
     .venv/bin/python bench/gateway.py [N]
 """
@@ -19,6 +21,8 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -177,6 +181,42 @@ def main(n: int) -> None:
             gm.explanation(i)
         cached = (time.perf_counter() - t0) / len(ids) * 1000
         rows.append(("explanation first request / cached, ms", f"{first:.2f} / {cached:.2f}"))
+        personal = gm.prepare(DecisionRequest("price", "c-1", CTX, None, "EU", "49.90")).personal()
+        seal = []
+        for i in range(n):
+            t = time.perf_counter_ns()
+            gm.keys.token(f"c-{i % SUBJECTS}")
+            gm.keys.seal(f"c-{i % SUBJECTS}", personal)
+            seal.append((time.perf_counter_ns() - t) / 1000)
+        rows.append(
+            (
+                "crypto-shredding per decision: token + seal (memoised key, AES-GCM) median µs",
+                f"{statistics.median(seal):.1f} ({len(orjson.dumps(personal))}-byte personal part)",
+            )
+        )
+        erase, first = [], []
+        for i in range(20):
+            t = time.perf_counter()
+            report = gm.shred_subject(f"c-{i}")
+            erase.append((time.perf_counter() - t) * 1000)
+            assert report.key_existed
+            assert report.rows_unlinkable > 0
+            t = time.perf_counter()
+            gm.decide("price", f"c-{i}", CTX, None, "EU", list_price="49.90")
+            first.append((time.perf_counter() - t) * 1000)
+        per = report.unlinkable["decisions"]
+        rows.append(
+            (
+                f"erase one subject (key + hook, ~{per} decisions) median ms",
+                f"{statistics.median(erase):.2f}",
+            )
+        )
+        rows.append(
+            (
+                "first decision of a (returning) subject: key created + committed, median ms",
+                f"{statistics.median(first):.2f}",
+            )
+        )
         chain, copies = gm.log.verify()
         t0 = time.perf_counter()
         rows.append(

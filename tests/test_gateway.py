@@ -326,8 +326,14 @@ def test_log_verifies_and_detects_tampering(
     chain, copies = gateway.log.verify()
     assert chain.ok and chain.checked == 3 and copies.ok and copies.checked == 3
     got = gateway.get(ds[1].id)
-    assert got["output"] == ds[1].output and got["subject"].startswith("p_")
+    assert got["output"] == ds[1].output and got["subject"].startswith("s_")
+    assert got["inputs"] == ds[1].inputs and got["erased"] is False
     assert "c-10" not in str(got)
+    # the log entry itself holds the vault token and a sealed personal part, not the inputs
+    raw = gateway.log.log.get(2).payload
+    assert raw["subject"] == ds[1].subject and raw["sealed"].startswith("v1.")
+    assert "inputs" not in raw and "consent_evidence" not in raw
+    assert consent.pseudonyms.pseudonym("c-10") not in str(raw)
     with workspace.store.write() as conn:
         conn.execute(
             text("UPDATE decisions SET output = :o WHERE id = :i"),
@@ -348,12 +354,14 @@ def test_log_verifies_and_detects_tampering(
     assert not chain.ok and chain.first_bad == 3 and "edited" in (chain.reason or "")
 
 
-def test_subject_decisions_by_pseudonym(gateway: Gateway) -> None:
+def test_subject_decisions_by_pseudonym(gateway: Gateway, consent: ConsentService) -> None:
     for s in ("c-11", "c-11", "c-12"):
         gateway.decide("price", s, {}, None, "EU", list_price="10")
     mine = gateway.for_subject("c-11")
     assert len(mine) == 2 and mine[0]["seq"] > mine[1]["seq"]
-    assert gateway.for_subject(mine[0]["subject"]) == mine  # pseudonym works too
+    assert {m["subject"] for m in mine} == {gateway.keys.token("c-11")}
+    assert gateway.for_subject(consent.pseudonyms.pseudonym("c-11")) == mine  # pseudonym too
+    assert gateway.for_subject("c-nobody") == []
 
 
 def test_group_commit_batches_concurrent_decisions(

@@ -48,7 +48,7 @@ def test_decide_read_explain_list(
     d = r.json()
     assert d["jurisdiction"] == "EU" and d["personalised"] is True
     assert d["disclosures"][0]["code"] == "eu_personalised_price"
-    assert d["subject"].startswith("p_") and "c-42" not in r.text
+    assert d["subject"].startswith("s_") and "c-42" not in r.text
     got = client.get(f"/v1/decisions/{d['id']}", headers=support)
     assert got.status_code == 200 and got.json()["output"] == d["output"]
     e = client.get(f"/v1/decisions/{d['id']}/explanation", headers=support).json()
@@ -99,3 +99,21 @@ def test_unknown_decision_is_404(client: TestClient, workspace: Workspace) -> No
     for path in ("/v1/decisions/dec_NOPE", "/v1/decisions/dec_NOPE/explanation"):
         r = client.get(path, headers=h)
         assert r.status_code == 404 and "no decision with id" in r.json()["message"]
+
+
+def test_erased_subject_explanation_is_410_not_500(
+    client: TestClient, workspace: Workspace, consent: ConsentService, gateway: Gateway
+) -> None:
+    service, support = auth(workspace, Role.SERVICE), auth(workspace, Role.SUPPORT)
+    choose(consent, "c-43", ["dynamic_pricing"], "granted")
+    body = {"subject": "c-43", "context": CTX, "jurisdiction": "EU", "list_price": "20"}
+    d = client.post("/v1/decisions/price", headers=service, json=body).json()
+    assert d["inputs"] == CTX and d["erased"] is False and "sealed" not in d
+    report = gateway.shred_subject("c-43")
+    assert report.unlinkable == {"decisions": 1}
+    r = client.get(f"/v1/decisions/{d['id']}/explanation", headers=support)
+    assert r.status_code == 410 and r.json()["error"] == "subject_erased"
+    assert "erased" in r.json()["message"]
+    got = client.get(f"/v1/decisions/{d['id']}", headers=support).json()
+    assert got["erased"] is True and got["output"] == d["output"] and "inputs" not in got
+    assert client.get("/v1/subjects/c-43/decisions", headers=support).json() == []

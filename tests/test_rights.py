@@ -38,7 +38,9 @@ CTX = {"loyalty_tier": 3, "basket_size": 6, "stock_level": 0.2, "gender": 1, "po
 
 
 @pytest.fixture
-def shop(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+def shop(
+    workspace: Workspace, consent: ConsentService, monkeypatch: pytest.MonkeyPatch
+) -> Workspace:
     """The workspace with the example data map and the example stores (same backend)."""
     url = str(workspace.store.engine.url.render_as_string(hide_password=False))
     if url.startswith("sqlite"):
@@ -53,6 +55,7 @@ def shop(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
         if d["key"] == "analytics_events":
             del d["connector"]
     save_datamap(workspace.store, DataMap.model_validate(raw))
+    consent.reload()
     return workspace
 
 
@@ -104,7 +107,7 @@ def test_access_returns_every_planted_record(
     decision = gateway.decide("price", cid, CTX, jurisdiction="EU", list_price="50")
     rid = verified(rights, type="access", identifiers={"email": email(i)}, jurisdiction="FR")
     req = rights.run(rid)
-    assert req.status is RequestStatus.COMPLETED
+    assert req.status is RequestStatus.COMPLETED, req.result
 
     import io
     import json

@@ -106,3 +106,11 @@ class ConnectorError(TrustCartError):
 
     code = "connector_error"
     status = 409
+
+
+class SubjectErased(TrustCartError):
+    """The record belongs to a person whose data was erased by crypto-shredding: its personal
+    part can no longer be opened by anyone (410 Gone, not a server error)."""
+
+    code = "subject_erased"
+    status = 410

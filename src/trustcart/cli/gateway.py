@@ -98,13 +98,13 @@ def decisions(
     limit: Annotated[int, typer.Option(min=1)] = 100,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """A person's decisions, newest first (access requests)."""
-    from trustcart.gateway import DecisionLog
+    """A person's decisions, newest first (access requests); none once they were erased."""
+    from trustcart.gateway import DecisionLog, subject_decisions, subject_keys
     from trustcart.privacy import Pseudonymizer
 
     with open_workspace(ctx) as ws:
-        pseudonym = Pseudonymizer(ws.settings.pseudonym_key()).pseudonym(subject)
-        rows = DecisionLog(ws.store).for_subject(pseudonym, limit=limit)
+        keys = subject_keys(ws.store, Pseudonymizer(ws.settings.pseudonym_key()))
+        rows = subject_decisions(DecisionLog(ws.store), keys, subject, limit=limit)
     if fmt is OutputFormat.json:
         print_json(rows)
     else:

@@ -6,11 +6,13 @@ d = gw.decide("price", "c-42", {"loyalty_tier": 3, "stock_level": 0.2}, jurisdic
               list_price="49.90")
 d.output["price"], d.features_dropped, d.disclosures
 gw.explanation(d.id)["text"]      # computed on first request, then cached
+gw.for_subject("c-42")             # their decisions, opened (access requests)
+gw.shred_subject("c-42")           # erasure: destroys their key (crypto-shredding)
 """
 
 from __future__ import annotations
 
-from trustcart.gateway.decision import Decision, Disclosure, DroppedFeature
+from trustcart.gateway.decision import PERSONAL_FIELDS, Decision, Disclosure, DroppedFeature
 from trustcart.gateway.disclosure import PERSONALISED_PRICE, price_disclosures
 from trustcart.gateway.gateway import DecisionRequest, Gateway
 from trustcart.gateway.guardrails import (
@@ -19,7 +21,14 @@ from trustcart.gateway.guardrails import (
     OfferRules,
     PriceGuardrails,
 )
-from trustcart.gateway.log import DECISION_LOG, DecisionLog
+from trustcart.gateway.log import (
+    DECISION_LOG,
+    DecisionLog,
+    open_record,
+    shred_decisions,
+    subject_decisions,
+    subject_keys,
+)
 from trustcart.gateway.plugin import DecisionKind, DecisionModel, ExplainableModel, FeatureSpec
 from trustcart.gateway.protected import ProtectedHit, protected_characteristics, protected_hit
 from trustcart.gateway.proxies import Proxy, list_proxies, register_proxy
@@ -29,6 +38,7 @@ from trustcart.store.copies import CopyCheck
 __all__ = [
     "DECISION_LOG",
     "PERSONALISED_PRICE",
+    "PERSONAL_FIELDS",
     "CopyCheck",
     "Decision",
     "DecisionKind",
@@ -49,9 +59,13 @@ __all__ = [
     "Proxy",
     "list_models",
     "list_proxies",
+    "open_record",
     "price_disclosures",
     "protected_characteristics",
     "protected_hit",
     "record_model",
     "register_proxy",
+    "shred_decisions",
+    "subject_decisions",
+    "subject_keys",
 ]

@@ -3,8 +3,10 @@
 Steps, each recorded in the decision: resolve the jurisdiction → drop protected attributes and
 registered proxies → ask the consent ledger, per feature, whether its purpose may use its data
 → fall back to a non-personalised answer when no personal feature may be used → call the model
-with the allowed features only → guardrails → disclosure flags → append to the decision log.
-Explanations are computed on first request from the logged inputs (see :meth:`explanation`).
+with the allowed features only → guardrails → disclosure flags → seal the personal part with
+the subject's key → append to the decision log. Explanations are computed on first request from
+the logged inputs (see :meth:`explanation`). :meth:`shred_subject` erases a person from the log
+by destroying their key (crypto-shredding) without touching the hash chain.
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ from sqlalchemy.exc import IntegrityError
 
 from trustcart.clock import utcnow
 from trustcart.consent import ConsentService
-from trustcart.errors import Conflict, ValidationError
+from trustcart.errors import Conflict, SubjectErased, ValidationError
 from trustcart.explain import Attribution, price_sentence, score_sentence, top_reasons
-from trustcart.gateway.decision import Decision, Disclosure, DroppedFeature
+from trustcart.gateway.decision import Decision, Disclosure, DroppedFeature, personal_part
 from trustcart.gateway.disclosure import price_disclosures
 from trustcart.gateway.guardrails import (
     GuardrailAction,
@@ -33,17 +35,25 @@ from trustcart.gateway.guardrails import (
     PriceGuardrails,
     money,
 )
-from trustcart.gateway.log import CommitMode, DecisionLog
+from trustcart.gateway.log import (
+    CommitMode,
+    DecisionLog,
+    open_record,
+    subject_decisions,
+    subject_keys,
+)
 from trustcart.gateway.plugin import DecisionKind, DecisionModel, ExplainableModel, FeatureSpec
 from trustcart.gateway.protected import protected_hit
 from trustcart.gateway.proxies import ADMIN_LOG, Proxy, list_proxies, register_proxy
 from trustcart.gateway.registry import record_model
 from trustcart.ids import new_id
+from trustcart.privacy import ShredReport
 from trustcart.rules import Jurisdiction
-from trustcart.store.tables import DecisionExplanation, table_of
+from trustcart.store.tables import DecisionExplanation, SubjectKey, table_of
 from trustcart.workspace import Workspace
 
 _explanations = table_of(DecisionExplanation)
+_keys = table_of(SubjectKey)
 _KINDS = ", ".join(k.value for k in DecisionKind)
 
 
@@ -128,6 +138,7 @@ class Gateway:
         self.offer_rules = offer_rules or OfferRules()
         self.offer_guardrail = offer_guardrail or OfferGuardrail()
         self.log = DecisionLog(ws.store, mode=commit, max_wait_ms=max_wait_ms)
+        self.keys = subject_keys(ws.store, self.consent.pseudonyms, max_staleness=max_staleness)
         self.max_staleness = max_staleness
         self._models: dict[DecisionKind, _Registered] = {}
         self._fallbacks: dict[DecisionKind, DecisionModel] = {}
@@ -319,11 +330,16 @@ class Gateway:
             output, actions = self._offer(reg, inputs, group, fallback_reason is None)
         else:
             output, actions = self._items(reg, kind, inputs, req, fallback_reason is None)
+        evidence = list(dict.fromkeys(evidence))
+        # the subject's key is created (and committed) on first use
+        token, sealed = self.keys.token_and_seal(
+            req.subject, personal_part(inputs, used, dropped, missing, evidence, fallback_reason)
+        )
         latency = (time.perf_counter_ns() - t0) // 1000
         return Decision(
             id=new_id("dec_"),
             kind=kind.value,
-            subject=self.consent.pseudonyms.pseudonym(req.subject),
+            subject=token,
             jurisdiction=j.code,
             model=reg.name,
             model_version=reg.version,
@@ -333,12 +349,14 @@ class Gateway:
             inputs=inputs,
             features_dropped=dropped,
             features_missing=missing,
-            consent_evidence=list(dict.fromkeys(evidence)),
+            consent_evidence=evidence,
             fallback_reason=fallback_reason,
             guardrails=[a.to_dict() for a in actions],
             disclosures=disclosures,
             rules_version=self.consent.rules.version,
             latency_us=int(latency),
+            group=group,
+            sealed=sealed,
         )
 
     def _group_key(self, kind: DecisionKind) -> str | None:
@@ -498,27 +516,59 @@ class Gateway:
 
     # -- reading -----------------------------------------------------------------------------
     def get(self, decision_id: str) -> dict[str, Any]:
-        """A decision as logged (from the hash-chained log)."""
-        return self.log.get(decision_id)
+        """A decision from the hash-chained log, its personal part opened; once the person was
+        erased, only the clear audit part with ``erased: true``."""
+        self.keys.refresh()
+        return open_record(self.keys, self.log.get(decision_id))
 
     def for_subject(self, subject: str, *, limit: int = 1000) -> list[dict[str, Any]]:
-        """A person's decisions, newest first (by their id or pseudonym)."""
-        return self.log.for_subject(self.consent.pseudonyms.pseudonym(subject), limit=limit)
+        """A person's decisions, opened, newest first (by their id or global pseudonym), for
+        access requests; empty once the person was erased."""
+        return subject_decisions(self.log, self.keys, subject, limit=limit)
+
+    def shred_subject(self, subject: str) -> ShredReport:
+        """Erase a person from the decision log by crypto-shredding (by id or pseudonym).
+
+        Destroys their key: their rows stay in the hash chain (``verify`` still passes) and in
+        every aggregate audit, but can no longer be opened or linked to them; cached
+        explanations of those rows are deleted. ``report.unlinkable["decisions"]`` counts the
+        rows. Other processes stop using the key within their ``max_staleness`` (their reads
+        check at once). Idempotent.
+        """
+        return self.keys.shred(subject)
 
     def explanation(self, decision_id: str) -> dict[str, Any]:
         """The decision's explanation: computed on first request from the logged inputs and
-        model version, then cached (deterministic, so the cache changes no evidence)."""
+        model version, then cached (deterministic, so the cache changes no evidence).
+
+        ``SubjectErased`` (410) once the person's key was shredded: the inputs it would explain
+        no longer exist.
+        """
         with self.store.read() as conn:
             body = conn.execute(
                 select(_explanations.c.body).where(_explanations.c.decision_id == decision_id)
             ).scalar()
-        if body is not None:
+        if body is not None:  # a shred deletes these with the key, in one transaction
             cached: dict[str, Any] = orjson.loads(body)
             return cached
-        record = self.log.get(decision_id)
+        self.keys.refresh()
+        logged = self.log.get(decision_id)
+        record = open_record(self.keys, logged)
+        if record["erased"]:
+            raise self._erased(decision_id)
         result = self._explain(record)
         try:
             with self.store.write() as conn:
+                if "sealed" in logged:
+                    # Cache only while the key exists: the row lock orders this insert before
+                    # or after a concurrent shred, whose hook deletes cached explanations.
+                    alive = conn.execute(
+                        select(_keys.c.token)
+                        .where(_keys.c.token == record["subject"])
+                        .with_for_update(read=True)
+                    ).first()
+                    if alive is None:
+                        raise self._erased(decision_id)
                 conn.execute(
                     _explanations.insert().values(
                         decision_id=decision_id,
@@ -529,6 +579,15 @@ class Gateway:
         except IntegrityError:
             pass  # computed concurrently by another request: same inputs, same answer
         return result
+
+    @staticmethod
+    def _erased(decision_id: str) -> SubjectErased:
+        return SubjectErased(
+            f"decision {decision_id!r} belongs to a person whose data was erased: its inputs "
+            "were crypto-shredded, so it can no longer be explained (its outcome stays in the "
+            "audit log without any link to the person)",
+            details={"decision_id": decision_id},
+        )
 
     def _explain(self, rec: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {

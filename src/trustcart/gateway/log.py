@@ -5,6 +5,10 @@ writer takes every record queued meanwhile (optionally waiting ``max_wait_ms`` f
 commits them in one transaction — one chain-head lock, one fsync — then wakes every waiter. A
 caller returns only after its own record is durable, yet concurrent callers share commits.
 ``mode="sync"`` commits each append in the caller's thread instead (simplest; one commit each).
+
+Entries are keyed by the subject's vault token and carry their personal part sealed with the
+subject's key (see :mod:`trustcart.privacy.shredding`): :func:`open_record` opens them,
+:func:`subject_keys` gives the vault whose ``shred`` makes a person's entries unlinkable.
 """
 
 from __future__ import annotations
@@ -17,17 +21,28 @@ from datetime import datetime
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import Connection, delete, func, select
 
 from trustcart.errors import NotFound
+from trustcart.privacy import Pseudonymizer, ShredEffect, SubjectKeys
 from trustcart.store import Store, VerifyResult
 from trustcart.store.copies import CopyCheck, verify_copy_table
-from trustcart.store.tables import DecisionRow, LogEntry, table_of
+from trustcart.store.tables import DecisionExplanation, DecisionRow, LogEntry, table_of
 
 DECISION_LOG = "decisions"
 _rows = table_of(DecisionRow)
 _entries = table_of(LogEntry)
-_COPIED = ("id", "subject", "kind", "model", "model_version", "jurisdiction", "personalised")
+_explanations = table_of(DecisionExplanation)
+_COPIED = (
+    "id",
+    "subject",
+    "kind",
+    "model",
+    "model_version",
+    "jurisdiction",
+    "personalised",
+    "group",
+)
 CommitMode = Literal["group", "sync"]
 
 
@@ -100,6 +115,7 @@ class DecisionLog:
                         "model_version": p["model_version"],
                         "jurisdiction": p["jurisdiction"],
                         "personalised": p["personalised"],
+                        "group": p.get("group"),
                         "output": orjson.dumps(p["output"]).decode(),
                         "latency_us": p["latency_us"],
                         "created_at": r.created_at,
@@ -166,13 +182,14 @@ class DecisionLog:
             )
         return {**rec.payload, "seq": rec.seq, "created_at": rec.created_at.isoformat()}
 
-    def for_subject(self, pseudonym: str, *, limit: int = 1000) -> list[dict[str, Any]]:
-        """A person's decisions, newest first (access requests, GDPR Art. 15(1)(h))."""
+    def for_subject(self, token: str, *, limit: int = 1000) -> list[dict[str, Any]]:
+        """The entries keyed by ``token``, newest first, as logged (sealed); see
+        :func:`subject_decisions` for a person's decisions opened."""
         with self.store.read() as conn:
             rows = conn.execute(
                 select(_entries.c.seq, _entries.c.created_at, _entries.c.payload)
                 .join(_rows, _rows.c.seq == _entries.c.seq)
-                .where(_rows.c.subject == pseudonym, _entries.c.log == DECISION_LOG)
+                .where(_rows.c.subject == token, _entries.c.log == DECISION_LOG)
                 .order_by(_rows.c.seq.desc())
                 .limit(limit)
             ).all()
@@ -197,3 +214,61 @@ def verify_decision_copies(store: Store) -> CopyCheck:
         store, DECISION_LOG, _rows, (*_COPIED, "output"), decoders={"output": orjson.loads}
     )
     return check
+
+
+# -- per-subject keys ----------------------------------------------------------------------------
+def shred_decisions(conn: Connection, token: str) -> ShredEffect:
+    """Shred hook: count the token's decisions (kept, now unlinkable) and delete their cached
+    explanations (they quote input values in clear). Runs in the shred's transaction."""
+    n = conn.execute(
+        select(func.count()).select_from(_rows).where(_rows.c.subject == token)
+    ).scalar_one()
+    gone = conn.execute(
+        delete(_explanations).where(
+            _explanations.c.decision_id.in_(select(_rows.c.id).where(_rows.c.subject == token))
+        )
+    ).rowcount
+    return ShredEffect({"decisions": int(n)}, {"decision_explanations": int(gone or 0)})
+
+
+def subject_keys(
+    store: Store, pseudonyms: Pseudonymizer, *, max_staleness: float = 1.0
+) -> SubjectKeys:
+    """The vault the decision log is keyed by, with the decision shred hook: ``shred`` reports
+    the decisions made unlinkable and removes their cached explanations.
+
+    For an erasure without a running gateway (e.g. a rights-request connector)::
+
+        keys = subject_keys(ws.store, Pseudonymizer(ws.settings.pseudonym_key()))
+        report = keys.shred("c-42")   # report.unlinkable["decisions"]
+    """
+    return SubjectKeys(store, pseudonyms, hooks=[shred_decisions], max_staleness=max_staleness)
+
+
+def open_record(keys: SubjectKeys, record: dict[str, Any]) -> dict[str, Any]:
+    """A logged decision with its personal part unsealed, and ``erased`` telling whether the
+    subject's key was shredded (then only the clear audit part remains)."""
+    out = dict(record)
+    sealed = out.pop("sealed", None)
+    if sealed is None:
+        out.setdefault("erased", False)  # written before sealing existed: all in clear
+        return out
+    personal = keys.unseal(out["subject"], sealed)
+    if personal is None:
+        out["erased"] = True
+        return out
+    out.update(personal)
+    out["erased"] = False
+    return out
+
+
+def subject_decisions(
+    log: DecisionLog, keys: SubjectKeys, subject: str, *, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """A person's decisions (by id or global pseudonym), opened, newest first — for access
+    requests (GDPR Art. 15(1)(h)). Empty once the person's key is shredded."""
+    keys.refresh()
+    token = keys.token(subject, create=False)
+    if token is None:
+        return []
+    return [open_record(keys, r) for r in log.for_subject(token, limit=limit)]

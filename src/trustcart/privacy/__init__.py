@@ -1,5 +1,5 @@
-"""Privacy engineering: pseudonymization, k-anonymity / l-diversity / t-closeness, Mondrian
-generalization, re-identification risk and PII detection."""
+"""Privacy engineering: pseudonymization, crypto-shredding (per-subject keys), k-anonymity /
+l-diversity / t-closeness, Mondrian generalization, re-identification risk and PII detection."""
 
 from trustcart.privacy.anonymity import AnonymityReport, SensitiveStats, measure
 from trustcart.privacy.generalize import AnonymizationResult, mondrian
@@ -22,8 +22,17 @@ from trustcart.privacy.pii import (
 )
 from trustcart.privacy.pseudonym import Pseudonymizer, truncate_ip
 from trustcart.privacy.risk import RiskReport, reidentification_risk
+from trustcart.privacy.shredding import (
+    KEY_LOG,
+    ShredEffect,
+    ShredHook,
+    ShredReport,
+    SubjectKeys,
+    derive_token,
+)
 
 __all__ = [
+    "KEY_LOG",
     "AnonymityReport",
     "AnonymizationResult",
     "CategoricalHierarchy",
@@ -35,10 +44,15 @@ __all__ = [
     "Pseudonymizer",
     "RiskReport",
     "SensitiveStats",
+    "ShredEffect",
+    "ShredHook",
+    "ShredReport",
+    "SubjectKeys",
     "ZipHierarchy",
     "age_hierarchy",
     "classify_column",
     "classify_source",
+    "derive_token",
     "detect_pii",
     "iban_valid",
     "luhn_valid",

@@ -794,6 +794,13 @@ class RightsService:
                     Change(c.key, "erase", c.kind, status="failed", note=exc.message).to_dict()
                 )
         verification = self.scan(ids, connectors)
+        # a store whose erasure is still pending (a vendor working on it) or failed is not
+        # "remaining" yet: it is awaited, and the request stays open until it answers
+        waiting = {c["dataset"] for c in changes if c["status"] in ("pending", "failed")}
+        verification["awaiting"] = sorted(waiting)
+        verification["remaining"] = {
+            k: n for k, n in verification["remaining"].items() if k not in waiting
+        }
         return {
             "changes": changes,
             "verification": verification,
@@ -918,7 +925,8 @@ class RightsService:
             self._step(conn, row.request_id, "task_result", dataset=row.dataset, status=status)
             left = conn.execute(
                 select(_tasks.c.id).where(
-                    _tasks.c.request_id == row.request_id, _tasks.c.status != "done"
+                    _tasks.c.request_id == row.request_id,
+                    _tasks.c.status.in_(("pending", "failed")),
                 )
             ).all()
             req_row = conn.execute(

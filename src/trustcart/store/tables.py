@@ -185,6 +185,8 @@ class DecisionRow(Base):
     jurisdiction: Mapped[str] = mapped_column(String(16))
     personalised: Mapped[bool] = mapped_column(Boolean)
     output: Mapped[str] = mapped_column(Text)  # JSON
+    # the fairness group the guardrails used (e.g. customer_group), kept in clear for audits
+    group: Mapped[str | None] = mapped_column(String(200), nullable=True)
     latency_us: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
@@ -305,6 +307,17 @@ class RightsPackage(Base):
     request_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     zip_bytes: Mapped[bytes] = mapped_column(LargeBinary)
     html: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SubjectKey(Base):
+    """A subject's random key (crypto-shredding): rows keyed by ``token`` and sealed with
+    ``key``; deleting this row makes them unreadable and unlinkable to the person."""
+
+    __tablename__ = "subject_keys"
+    lookup: Mapped[str] = mapped_column(String(40), primary_key=True)  # global pseudonym
+    token: Mapped[str] = mapped_column(String(40), unique=True)  # derived from key
+    key: Mapped[bytes] = mapped_column(LargeBinary(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

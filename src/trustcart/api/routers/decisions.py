@@ -29,6 +29,7 @@ _Subject = Annotated[str, Path(min_length=1, max_length=320)]
 _ERRORS: dict[int | str, Any] = {
     404: {"model": ErrorBody, "description": "No such decision"},
     409: {"model": ErrorBody, "description": "No model registered / model not loaded"},
+    410: {"model": ErrorBody, "description": "The person was erased: no explanation remains"},
     422: {"model": ErrorBody, "description": "Invalid input; the message says what to fix"},
 }
 

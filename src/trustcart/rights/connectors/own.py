@@ -154,17 +154,16 @@ class DecisionLogConnector(_Own):
 
     def erase(self, ids: Identities) -> Change:
         change = Change(self.key, "erase", self.kind, strategy="crypto_shred")
-        shred = getattr(self.gateway, "shred_subject", None)
-        if shred is None:
-            change.status = "failed"
-            change.note = "crypto-shredding is not available in this build"
-            return change
+        deleted = 0
         for s in self.subjects(ids):
-            found, changed = shred(s)
-            change.rows_found += found
-            change.rows_changed += changed
+            report = self.gateway.shred_subject(s)
+            change.rows_found += report.rows_unlinkable
+            change.rows_changed += report.rows_unlinkable
+            deleted += sum(report.deleted.values())
+        if deleted:
+            change.fields_changed = ["decision_explanations"]
         change.note = (
             "the subject's key was destroyed: the rows stay for aggregate audits and can no "
-            "longer be linked to the person"
+            f"longer be linked to the person; {deleted} cached explanation(s) deleted"
         )
         return change
