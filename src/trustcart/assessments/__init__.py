@@ -1,11 +1,11 @@
 """Assessments: DPIA screening and records, algorithmic impact assessments, versioned records.
 
-    records = load_records_file("records.yaml"); save_records(store, records)
-    screen_purpose(datamap, rules, "dynamic_pricing").required      # WP248 / Art. 35(3)
-    render_dpia(records.dpia("dpia-pricing"), rules, "html")
-    screen_ai_act(rules, ["creditworthiness"], profiling=True, on=date(2026, 9, 1)).tier  # "high"
-    sign_off_dpia(store, "dpia-pricing", by="Dr. Lena Hoffmann", role="dpo")
-    approve_aia(store, "aia-pricing", by="Ethics committee", decision="approved")
+records = load_records_file("records.yaml"); save_records(store, records)
+screen_purpose(datamap, rules, "dynamic_pricing").required      # WP248 / Art. 35(3)
+render_dpia(records.dpia("dpia-pricing"), rules, "html")
+screen_ai_act(rules, ["creditworthiness"], profiling=True, on=date(2026, 9, 1)).tier  # "high"
+sign_off_dpia(store, "dpia-pricing", by="Dr. Lena Hoffmann", role="dpo")
+approve_aia(store, "aia-pricing", by="Ethics committee", decision="approved")
 """
 
 from __future__ import annotations

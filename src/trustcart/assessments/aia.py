@@ -107,7 +107,10 @@ class AiActScreening:
             "on": self.on.isoformat(),
             "profiling_always_high": self.profiling_always_high,
             "use_cases": [
-                {**u.__dict__, "applies_from": u.applies_from.isoformat() if u.applies_from else None}
+                {
+                    **u.__dict__,
+                    "applies_from": u.applies_from.isoformat() if u.applies_from else None,
+                }
                 for u in self.use_cases
             ],
             "notes": self.notes,
@@ -168,7 +171,9 @@ def screen_ai_act(
         notes.append(f"{ai.profiling_rule.citation}: {ai.profiling_rule.notes}")
     for r in results:
         if not r.in_force and r.applies_from is not None:
-            notes.append(f"{r.citation} applies from {r.applies_from} ({r.applies_from_confidence})")
+            notes.append(
+                f"{r.citation} applies from {r.applies_from} ({r.applies_from_confidence})"
+            )
     annex = ai.dates.get("annex_iii")
     if tier == "high" and annex is not None:
         for alt in annex.alternatives:

@@ -375,14 +375,23 @@ def _markdown(d: DpiaRecord, rules: Rules, screenings: list[Screening]) -> str:
         for m in s.mandatory:
             out.append(f"\nMandatory: {m.label} ({m.citation}).")
         out.append("")
-    out += ["## Risks", "", "| risk | L | S | score | measures | residual |", "|---|---|---|---|---|---|"]
+    out += [
+        "## Risks",
+        "",
+        "| risk | L | S | score | measures | residual |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in d.risks:
         out.append(
             f"| {r.description} | {r.likelihood} | {r.severity} | {r.score} "
             f"({risk_level(r.score)}) | {'; '.join(r.measures)} | {r.residual_score} "
             f"({risk_level(r.residual_score)}) |"
         )
-    out += ["", f"Residual risk: **{d.residual_level}** (highest residual score {d.residual_score}).", ""]
+    out += [
+        "",
+        f"Residual risk: **{d.residual_level}** (highest residual score {d.residual_score}).",
+        "",
+    ]
     if d.prior_consultation_required:
         consult = (
             f"requested on {d.prior_consultation.requested_on} from "
@@ -403,7 +412,11 @@ def _markdown(d: DpiaRecord, rules: Rules, screenings: list[Screening]) -> str:
     out += ["## Sign-off", ""]
     if d.sign_off:
         state = "valid" if d.signed_off else "**outdated: the DPIA changed after it**"
-        out += [f"Signed off by {d.sign_off.by} ({d.sign_off.role}) on {d.sign_off.signed_on} ({state}).", ""]
+        out += [
+            f"Signed off by {d.sign_off.by} ({d.sign_off.role}) on {d.sign_off.signed_on} "
+            f"({state}).",
+            "",
+        ]
     else:
         out += ["Not signed off.", ""]
     if d.review_by:

@@ -63,7 +63,11 @@ def approve_aia(
 
     def change(a: AiaRecord) -> AiaRecord:
         approval = Approval(
-            by=by, decided_on=day, decision=decision, conditions=conds, content_sha256=a.content_hash()
+            by=by,
+            decided_on=day,
+            decision=decision,
+            conditions=conds,
+            content_sha256=a.content_hash(),
         )
         return a.model_copy(update={"approval": approval})
 

@@ -132,7 +132,11 @@ def load_rules(path: Path | str | None = None) -> Rules:
         if pack.transfers_file
         else None
     )
-    dpia = _validate(DpiaRules, _read(root, pack.dpia_file), pack.dpia_file) if pack.dpia_file else None
+    dpia = (
+        _validate(DpiaRules, _read(root, pack.dpia_file), pack.dpia_file)
+        if pack.dpia_file
+        else None
+    )
     ai_act = (
         _validate(AiActRules, _read(root, pack.ai_act_file), pack.ai_act_file)
         if pack.ai_act_file

@@ -97,7 +97,10 @@ def adequacy_covers(
     if not decision.in_force(on):
         if decision.expires is not None and on > decision.expires:
             return None, f"the adequacy decision for {decision.name} expired on {decision.expires}"
-        return None, f"the adequacy decision for {decision.name} applies from {decision.effective_from}"
+        return (
+            None,
+            f"the adequacy decision for {decision.name} applies from {decision.effective_from}",
+        )
     if decision.requires == "dpf_certification" and not dpf_certified:
         return None, (
             f"the adequacy decision for {decision.name} covers {decision.scope}, and the "

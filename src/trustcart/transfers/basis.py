@@ -111,7 +111,7 @@ def parse_safeguard(text: str | None) -> TransferBasis | None:
     if point:
         return TransferBasis(
             mechanism="derogation",
-            derogation=point.group(1).lower(),  # type: ignore[arg-type]
+            derogation=point.group(1).lower(),
             notes=text,
         )
     return None

@@ -1,4 +1,4 @@
-"""Built-in checks, one module per check (or small family); importing this package registers them."""
+"""Built-in checks, one module per check (or small family); importing this registers them."""
 
 from trustcart.compliance.checks import (
     aia,

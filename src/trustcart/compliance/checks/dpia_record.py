@@ -27,7 +27,8 @@ def dpia_unfinished(ctx: CheckContext) -> Iterator[Issue]:
         elif not d.signed_off:
             yield Issue(
                 f"dpia:{d.key}",
-                f"DPIA {d.key} changed after {d.sign_off.by} signed it off on {d.sign_off.signed_on}.",
+                f"DPIA {d.key} changed after {d.sign_off.by} signed it off on "
+                f"{d.sign_off.signed_on}.",
                 key="sign_off",
             )
         if d.review_by is not None and d.review_by < ctx.today:

@@ -30,8 +30,7 @@ def vendor_audit(ctx: CheckContext) -> Iterator[Issue]:
         elif due < ctx.today:
             yield Issue(
                 f"vendor:{v.key}",
-                f"{v.name}'s audit was due on {due} (last {v.audit.last}, every "
-                f"{v.audit.every}).",
+                f"{v.name}'s audit was due on {due} (last {v.audit.last}, every {v.audit.every}).",
                 key="overdue",
             )
         if v.audit.result == "failed":

@@ -42,7 +42,6 @@ def registry_matches_datamap(ctx: CheckContext) -> Iterator[Issue]:
             if ctx.datamap.recipient(key) is None:
                 yield Issue(
                     f"vendor:{v.key}",
-                    f"Vendor record {v.key} names recipient {key!r}, which is not in the data "
-                    "map.",
+                    f"Vendor record {v.key} names recipient {key!r}, which is not in the data map.",
                     key=f"recipient/{key}",
                 )
