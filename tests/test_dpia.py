@@ -169,16 +169,25 @@ def dpia(**update: object) -> DpiaRecord:
         "description": "Scores shoppers",
         "necessity_proportionality": "Bounded prices",
         "risks": [
-            {"key": "r1", "description": "Unfair prices", "likelihood": 3, "severity": 3,
-             "measures": ["price bound"], "residual_likelihood": 2, "residual_severity": 2},
+            {
+                "key": "r1",
+                "description": "Unfair prices",
+                "likelihood": 3,
+                "severity": 3,
+                "measures": ["price bound"],
+                "residual_likelihood": 2,
+                "residual_severity": 2,
+            },
             {"key": "r2", "description": "Leak", "likelihood": 2, "severity": 4},
         ],
-    }  # fmt: skip
+    }
     return DpiaRecord.model_validate({**base, **update})
 
 
-@pytest.mark.parametrize(("score", "level"), [(1, "low"), (3, "low"), (4, "medium"),
-                                              (8, "medium"), (9, "high"), (16, "high")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("score", "level"),
+    [(1, "low"), (3, "low"), (4, "medium"), (8, "medium"), (9, "high"), (16, "high")],
+)
 def test_risk_levels(score: int, level: str) -> None:
     assert risk_level(score) == level
 
@@ -188,7 +197,11 @@ def test_risk_scores_residual_and_prior_consultation() -> None:
     r1, r2 = d.risks
     assert (r1.score, r1.residual_score) == (9, 4)
     assert (r2.score, r2.residual_score) == (8, 8)  # no residual values: the inherent ones
-    assert (d.residual_score, d.residual_level, d.prior_consultation_required) == (8, "medium", False)
+    assert (d.residual_score, d.residual_level, d.prior_consultation_required) == (
+        8,
+        "medium",
+        False,
+    )
     high = dpia(risks=[{"key": "r", "description": "x", "likelihood": 3, "severity": 4}])
     assert high.residual_level == "high" and high.prior_consultation_required
 
@@ -196,10 +209,16 @@ def test_risk_scores_residual_and_prior_consultation() -> None:
 def test_sign_off_binds_to_content() -> None:
     d = dpia()
     signed = DpiaRecord.model_validate(
-        {**d.model_dump(),
-         "sign_off": {"by": "A", "role": "dpo", "signed_on": DAY,
-                      "content_sha256": d.content_hash()}}
-    )  # fmt: skip
+        {
+            **d.model_dump(),
+            "sign_off": {
+                "by": "A",
+                "role": "dpo",
+                "signed_on": DAY,
+                "content_sha256": d.content_hash(),
+            },
+        }
+    )
     assert signed.signed_off
     edited = DpiaRecord.model_validate({**signed.model_dump(), "description": "changed"})
     assert not edited.signed_off
@@ -224,14 +243,18 @@ def test_scanner_dpia_missing_unfinished_and_prior_consultation() -> None:
     )
     assert _checks(Records(dpias=[finished])) == set()
     risky = DpiaRecord.model_validate(
-        {**finished.model_dump(),
-         "risks": [{"key": "r", "description": "x", "likelihood": 4, "severity": 4}]}
-    )  # fmt: skip
+        {
+            **finished.model_dump(),
+            "risks": [{"key": "r", "description": "x", "likelihood": 4, "severity": 4}],
+        }
+    )
     assert _checks(Records(dpias=[risky])) == {("TC-DPIA-003", "dpia:d1", "high")}
     consulted = DpiaRecord.model_validate(
-        {**risky.model_dump(),
-         "prior_consultation": {"requested_on": "2026-10-03", "authority": "BlnBDI"}}
-    )  # fmt: skip
+        {
+            **risky.model_dump(),
+            "prior_consultation": {"requested_on": "2026-10-03", "authority": "BlnBDI"},
+        }
+    )
     assert _checks(Records(dpias=[consulted])) == set()
     overdue = DpiaRecord.model_validate({**finished.model_dump(), "review_by": "2026-11-30"})
     assert _checks(Records(dpias=[overdue])) == {("TC-DPIA-002", "dpia:d1", "low")}

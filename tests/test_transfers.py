@@ -41,7 +41,7 @@ recipients:
     name: Partner Ltd
     type: controller
     country: {country}
-    purposes: [newsletter]{sg.replace('      ', '    ')}
+    purposes: [newsletter]{sg.replace("      ", "    ")}
 """
         if recipient
         else ""
@@ -218,7 +218,9 @@ def test_derogation_a_naming_a_non_consent_purpose_is_high() -> None:
     description: Sending your data to our Indian mailer
     data_use: marketing.communications.email
     legal_basis: {EU: legitimate_interests}"""
-    a = system_assessment(shop("IN", purposes_extra=extra), [_derogation_vendor("transfer_consent")])
+    a = system_assessment(
+        shop("IN", purposes_extra=extra), [_derogation_vendor("transfer_consent")]
+    )
     assert ("derogation_consent_purpose", "high") in codes(a)
     assert "not consent-based in EU" in a.problems[0].message
     missing = system_assessment(shop("IN"), [_derogation_vendor("nope")])
@@ -232,7 +234,9 @@ def test_derogation_a_with_a_consent_purpose_is_only_a_low_reminder() -> None:
     description: Sending your data to our Indian mailer, after telling you the risks
     data_use: marketing.communications.email
     legal_basis: {EU: consent}"""
-    a = system_assessment(shop("IN", purposes_extra=extra), [_derogation_vendor("transfer_consent")])
+    a = system_assessment(
+        shop("IN", purposes_extra=extra), [_derogation_vendor("transfer_consent")]
+    )
     assert codes(a) == {("derogation_relied_on", "low")} and a.ok
 
 
@@ -243,10 +247,14 @@ def test_onward_transfer_to_a_sub_processor_needs_module_3() -> None:
     v = vendor(
         "GB",
         sub_processors=[
-            {"name": "Far Hosting", "country": "IN", "service": "hosting",
-             "transfer": {"mechanism": "scc", "scc_module": 2, "tia": {}}},
+            {
+                "name": "Far Hosting",
+                "country": "IN",
+                "service": "hosting",
+                "transfer": {"mechanism": "scc", "scc_module": 2, "tia": {}},
+            },
         ],
-    )  # fmt: skip
+    )
     found = assess_transfers(shop("GB"), RULES, vendors=[v], on=DAY)
     (sub,) = [a for a in found if a.transfer.kind == "subprocessor"]
     assert sub.object == "vendor:mailer"

@@ -99,8 +99,10 @@ def test_risk_of_a_good_vendor_with_missing_clauses() -> None:
     assert (later.score, later.band) == (37, "medium")
 
 
-@pytest.mark.parametrize(("score", "band"), [(0, "low"), (29, "low"), (30, "medium"),
-                                             (59, "medium"), (60, "high"), (100, "high")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("score", "band"),
+    [(0, "low"), (29, "low"), (30, "medium"), (59, "medium"), (60, "high"), (100, "high")],
+)
 def test_bands(score: int, band: str) -> None:
     assert band_of(score) == band
 
@@ -122,9 +124,7 @@ def vendor_findings(records: Records, on: date = DAY) -> set[tuple[str, str, str
 
 
 def with_vendor(key: str, **update: object) -> Records:
-    vendors = [
-        v.model_copy(update=update) if v.key == key else v for v in RECORDS.vendors
-    ]
+    vendors = [v.model_copy(update=update) if v.key == key else v for v in RECORDS.vendors]
     return RECORDS.model_copy(update={"vendors": vendors})
 
 
@@ -141,9 +141,14 @@ def test_dpa_missing_draft_or_expired() -> None:
     assert vendor_findings(with_vendor("nimbus", dpa=Dpa(status="draft"))) == {
         ("TC-VEN-002", "vendor:nimbus", "high")
     }
-    expiring = Dpa(status="signed", expires=date(2026, 12, 31), clauses=dict.fromkeys(
-        ["instructions", "sub_processors", "breach_notice", "end_of_service", "audit_rights"], True
-    ))  # fmt: skip
+    expiring = Dpa(
+        status="signed",
+        expires=date(2026, 12, 31),
+        clauses=dict.fromkeys(
+            ["instructions", "sub_processors", "breach_notice", "end_of_service", "audit_rights"],
+            True,
+        ),
+    )
     records = with_vendor("nimbus", dpa=expiring)
     assert vendor_findings(records, on=date(2026, 12, 31)) == set()
     assert vendor_findings(records, on=date(2027, 1, 1)) == {

@@ -64,9 +64,9 @@ def scan(
     ] = None,
 ) -> None:
     """Compliance scan: findings with rule and fix; exit 1 at or above --fail-on, 2 on errors."""
+    from trustcart.cli.vendors import parse_day
     from trustcart.compliance import scan as run_scan
     from trustcart.compliance import table_rows, to_html, to_json
-    from trustcart.cli.vendors import parse_day
     from trustcart.compliance.render import to_sarif_text
 
     day = parse_day(on)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import typer
 
 from trustcart.cli._common import (
@@ -41,11 +43,11 @@ def list_(ctx: typer.Context, fmt: FormatOption = OutputFormat.table, on: OnOpti
                         "outcome": a.outcome,
                         "covered_by": a.covered_by,
                         "basis": a.basis.model_dump(mode="json") if a.basis else None,
-                        "problems": [p.__dict__ for p in a.problems],
+                        "problems": [asdict(p) for p in a.problems],
                     }
                     for a in found
                 ],
-                "localisation": [f.__dict__ for f in flags],
+                "localisation": [asdict(f) for f in flags],
             }
         )
         return
