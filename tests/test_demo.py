@@ -66,3 +66,26 @@ def test_demo_scan_flags_the_invalid_banner_grants(tmp_path: Path) -> None:
     # EU implied-banner grants for a consent-based purpose are not valid consent (Art. 4(11)).
     assert any(rule.startswith("TC-CON-001") for rule in rules)
     assert "compliance" in result.reports["compliance.html"].read_text().lower()
+
+
+def test_packaged_records_are_the_repo_records() -> None:
+    from trustcart.demo import example_records
+
+    repo_copy = Path(__file__).resolve().parents[1] / "examples" / "records.yaml"
+    assert repo_copy.read_text() == example_records().read_text()
+
+
+def test_demo_loads_records_and_exports_a_dpia(tmp_path: Path) -> None:
+    """Every purpose the screening says needs a DPIA has one on file in the demo, and the scan
+    finds no DPIA, vendor or AIA problem: only genuine findings (the ESP transfer, the banner)."""
+    import json
+
+    lines: list[str] = []
+    result = run_demo(tmp_path / "demo", echo=lines.append, customers=200)
+    assert not any("DPIA MISSING" in line for line in lines)
+    assert sum("DPIA required (DPIA on file)" in line for line in lines) == 4
+    assert "Art. 35(3)(a)" in result.reports["dpia-pricing.md"].read_text()
+    assert "<h1>DPIA: Dynamic pricing</h1>" in result.reports["dpia-pricing.html"].read_text()
+    sarif = json.loads(result.reports["compliance.sarif"].read_text())
+    checks = {r["ruleId"] for r in sarif["runs"][0]["results"]}
+    assert checks == {"TC-CON-001", "TC-TRF-001"}

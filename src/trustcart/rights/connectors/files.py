@@ -191,6 +191,8 @@ class FileConnector(Connector):
         self, con: duckdb.DuckDBPyConnection, files: list[Path], where: tuple[str, list[Any]]
     ) -> dict[Path, int]:
         """File -> rows matching, for the files that hold any (only those get rewritten)."""
+        if not files:
+            return {}
         if self.format == "csv":
             n = con.execute(
                 f"SELECT count(*) FROM {self._reader(files)} WHERE {where[0]}", where[1]
