@@ -96,7 +96,17 @@ class FileConnector(Connector):
         file; reading every footer once (cached until the file changes) lets a search open only
         that file instead of all of them.
         """
-        if self.format == "csv" or len(files) == 1:
+        if self.format == "csv":
+            # a CSV has no statistics, but a byte search is ~50x cheaper than parsing it: a
+            # file that does not contain any identifier's text cannot hold the person
+            needles = [v.encode() for vs in self.matches(ids).values() for v in vs]
+            out_csv = []
+            for f in files:
+                data = f.read_bytes()
+                if any(n in data for n in needles):
+                    out_csv.append(f)
+            return out_csv
+        if len(files) == 1:
             return files
         wanted = {c: v for c, v in self.matches(ids).items() if "VARCHAR" in schema.get(c, "")}
         if len(wanted) != len(self.matches(ids)):
@@ -209,6 +219,10 @@ class FileConnector(Connector):
         files = self.files()
         if not files:
             return 0
+        if self.format == "csv":
+            found = self._csv_lines(files[0], ids)
+            if found is not None:
+                return len(found[1])
         with self._connect() as con:
             schema = self._schema(con, files)
             where = self._where(ids, schema)
@@ -298,8 +312,76 @@ class FileConnector(Connector):
             change.note = f"rewrote {len(hits)} file(s)"
         return change
 
+    def _csv_lines(self, file: Path, ids: Identities) -> tuple[bytes, list[tuple[int, int]]] | None:
+        """(content, [(start, end) of each matching record]) for a CSV without any quote.
+
+        Why: rewriting a large CSV through a parser costs ~2 µs a row; a file with no quote
+        character has exactly one record per line, so the person's lines can be found with a
+        byte search and cut out with one copy, a hundred times faster. Any quote in the file
+        (a field could then hold a newline) makes this return None and the parser is used.
+        """
+        data = file.read_bytes()
+        if b'"' in data:
+            return None
+        header_end = data.find(b"\n")
+        header = data[: header_end if header_end >= 0 else len(data)].rstrip(b"\r").split(b",")
+        wanted: dict[int, set[bytes]] = {}
+        for column, values in self.matches(ids).items():
+            if column.encode() not in header:
+                return None
+            wanted[header.index(column.encode())] = {v.encode() for v in values}
+        spans: list[tuple[int, int]] = []
+        seen: set[int] = set()
+        for needles in wanted.values():
+            for needle in needles:
+                pos = data.find(needle, header_end + 1)
+                while pos >= 0:
+                    start = data.rfind(b"\n", 0, pos) + 1
+                    end = data.find(b"\n", pos)
+                    end = len(data) if end < 0 else end + 1
+                    if start not in seen:
+                        cells = data[start:end].rstrip(b"\r\n").split(b",")
+                        if any(i < len(cells) and cells[i] in wanted[i] for i in wanted):
+                            spans.append((start, end))
+                            seen.add(start)
+                    pos = data.find(needle, end)
+        return data, sorted(spans)
+
+    def _csv_fast_delete(self, file: Path, ids: Identities) -> int | None:
+        """Delete the person's lines from a quote-free CSV (see :meth:`_csv_lines`)."""
+        found = self._csv_lines(file, ids)
+        if found is None:
+            return None
+        data, spans = found
+        if not spans:
+            return 0
+        parts, prev = [], 0
+        for start, end in spans:
+            parts.append(data[prev:start])
+            prev = end
+        parts.append(data[prev:])
+        tmp = file.with_name(f".{file.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(b"".join(parts))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, file)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return len(spans)
+
     def erase(self, ids: Identities) -> Change:
         files = self.files()
+        if self.format == "csv" and self.strategy == "delete" and files:
+            n = self._csv_fast_delete(files[0], ids)
+            if n is not None:
+                change = Change(self.key, "erase", self.kind, strategy=self.strategy)
+                change.rows_found = change.rows_changed = n
+                if n:
+                    change.note = "rewrote 1 file(s)"
+                return change
         with self._connect() as con:
             schema = self._schema(con, files) if files else {}
             where = self._where(ids, schema) if files else None
