@@ -6,6 +6,7 @@ import csv
 import io
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from trustcart.catalog import load_manifest
@@ -89,3 +90,38 @@ def test_demo_loads_records_and_exports_a_dpia(tmp_path: Path) -> None:
     sarif = json.loads(result.reports["compliance.sarif"].read_text())
     checks = {r["ruleId"] for r in sarif["runs"][0]["results"]}
     assert checks == {"TC-CON-001", "TC-TRF-001"}
+
+
+def test_demo_finds_the_price_disparity_and_closes_it(tmp_path: Path) -> None:
+    """The StyleSense story end to end: the audit of logged prices finds the south overcharged,
+    the proxy scan names postcode_band, and after blocking it the same audit finds no gap.
+    Checked against the decision log directly (pandas over the stored decisions)."""
+    import pandas as pd
+    from sqlalchemy import text
+
+    from trustcart.workspace import Workspace
+
+    result = run_demo(tmp_path / "demo", echo=lambda _: None, customers=200)
+    f = result.fairness
+    assert f is not None
+    assert f.proxies == ["postcode_band"]
+    assert f.findings_before >= 1 and f.findings_after == 0
+    assert f.ratio_before < 0.97 <= f.ratio_after
+    with Workspace.open(tmp_path / "demo") as ws, ws.store.read() as conn:
+        rows = conn.execute(
+            text("SELECT seq, \"group\", output FROM decisions WHERE kind = 'price' ORDER BY seq")
+        ).all()
+    df = pd.DataFrame(
+        [
+            {"seq": r.seq, "group": r.group, **pd.read_json(io.StringIO(r.output), typ="series")}
+            for r in rows
+        ]
+    )
+    df["ratio"] = df.price.astype(float) / df.list_price.astype(float)
+    half = len(df) // 2
+    before = df.iloc[:half].groupby("group").ratio.mean()
+    after = df.iloc[half:].groupby("group").ratio.mean()
+    assert before.to_dict() == pytest.approx(f.before)
+    assert after.to_dict() == pytest.approx(f.after)
+    assert before["south"] > before["north"] * 1.03  # the planted gap, seen in the raw log
+    assert abs(after["south"] - after["north"]) < 0.01

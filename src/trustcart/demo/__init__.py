@@ -19,6 +19,7 @@ from trustcart.workspace import Workspace
 
 if TYPE_CHECKING:
     from trustcart.catalog import DataMap
+    from trustcart.demo.fairness import FairnessDemo
 
 Echo = Callable[[str], None]
 
@@ -42,6 +43,7 @@ class DemoResult:
     summary: str = ""
     ledgers_ok: bool = False
     seconds: float = 0.0
+    fairness: FairnessDemo | None = None  # set by the personalised-prices step
 
 
 def run_demo(
@@ -105,6 +107,10 @@ def run_demo(
             consent = run_consent_step(ws, reports, echo, customers=customers, seed=seed)
             if consent.proof is not None:
                 result.reports[consent.proof.name] = consent.proof
+        with step("personalised prices: audit by neighbourhood, proxy found and blocked"):
+            from trustcart.demo.fairness import run_fairness_step
+
+            result.fairness = run_fairness_step(ws, reports, echo)
         with step("data subject rights (access, erasure, retention)"):
             from trustcart.demo.rights import run_rights_step
 
