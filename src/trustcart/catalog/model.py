@@ -199,12 +199,11 @@ class CookieDeclaration(_Model):
                     "'P13M', or 'session')"
                 )
             return self
-        if self.lifetime != SESSION:
-            if not duration_ok(self.lifetime):
-                raise ValueError(
-                    f"cookie {self.name!r}: invalid lifetime {self.lifetime!r}: use an ISO-8601 "
-                    "duration such as 'P13M', 'P30D', or 'session'"
-                )
+        if self.lifetime != SESSION and not duration_ok(self.lifetime):
+            raise ValueError(
+                f"cookie {self.name!r}: invalid lifetime {self.lifetime!r}: use an ISO-8601 "
+                "duration such as 'P13M', 'P30D', or 'session'"
+            )
         return self
 
     def matches(self, name: str) -> bool:
@@ -212,7 +211,6 @@ class CookieDeclaration(_Model):
         if self.name.endswith("*"):
             return name.startswith(self.name[:-1])
         return name == self.name
-
 
 
 class Vendor(_Model):
