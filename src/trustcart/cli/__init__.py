@@ -28,6 +28,7 @@ from trustcart.cli import (
     rules,
     scan,
     serve,
+    sitescan,
 )
 from trustcart.cli._common import err_console, report_error
 from trustcart.errors import TrustCartError
@@ -95,6 +96,7 @@ def init(
 app.command()(serve.serve)
 app.command()(demo.demo)
 app.command()(scan.scan)
+app.command(name="scan-site")(sitescan.scan_site)
 app.add_typer(audit.app, name="audit")
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(consent.app, name="consent")

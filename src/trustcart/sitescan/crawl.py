@@ -39,6 +39,8 @@ CHROMIUM_ARGS = (
 _STATE_PATH = "/privacy/api/state"
 _CHOICES_PATH = "/privacy/api/choices"
 MAX_PAGES = 200
+#: Links to follow: the shop's own, not those inside the embed's banner or notices.
+_LINKS = "a[href]:not(.tc-banner a):not(.tc-jit a)"
 
 
 def site_base(host: str) -> str:
@@ -226,7 +228,7 @@ def _run_stage(
                 continue
             if discover:
                 targets.append(target)
-                links = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+                links = page.eval_on_selector_all(_LINKS, "els => els.map(e => e.href)")
                 for link in links:
                     link = urldefrag(str(link)).url
                     parts = urlsplit(link)

@@ -8,6 +8,7 @@ from trustcart.compliance.checks import (
     notices,
     rights,
     sensitive,
+    site,
     transfers,
     vendors,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "notices",
     "rights",
     "sensitive",
+    "site",
     "transfers",
     "vendors",
 ]
