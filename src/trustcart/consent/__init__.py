@@ -30,6 +30,7 @@ from trustcart.consent.notices import (
     text_hash,
 )
 from trustcart.consent.proof import build_proof, proof_html
+from trustcart.consent.receipt import build_receipt
 from trustcart.consent.service import ConsentService, RecordResult
 from trustcart.consent.signals import (
     consent_mode_map,
@@ -56,6 +57,7 @@ __all__ = [
     "RecordedEvent",
     "StateEntry",
     "build_proof",
+    "build_receipt",
     "consent_mode_map",
     "consent_mode_state",
     "consent_rates",
