@@ -114,3 +114,10 @@ class SubjectErased(TrustCartError):
 
     code = "subject_erased"
     status = 410
+
+
+class ScanError(TrustCartError):
+    """A site scan could not run: no browser, or the site could not be loaded."""
+
+    code = "scan_error"
+    status = 422

@@ -21,12 +21,14 @@ from pydantic import ValidationError as PydanticValidationError
 
 from trustcart.catalog.primitives import (
     CountryCode,
+    Domain,
     Duration,
     Email,
     JurisdictionCode,
     Key,
     LegalBasis,
     RecipientType,
+    duration_ok,
 )
 from trustcart.catalog.taxonomy import Taxonomy, TaxonomyEntry, TaxonomyKind
 
@@ -168,6 +170,48 @@ class Purpose(_Model):
 
 # --- systems, datasets, recipients, flows ----------------------------------------------------
 
+StorageKind = Literal["cookie", "local_storage"]
+SESSION = "session"
+
+
+class CookieDeclaration(_Model):
+    """A cookie or local-storage key a system or recipient sets in the shopper's browser.
+
+    Why in the data map: a cookie is personal-data processing with a purpose and a lifetime
+    (the notice must say both), and ``trustcart scan-site`` compares what the pages really store
+    with these declarations. ``name`` may end in ``*`` (a prefix, e.g. ``_mtr_*``).
+    ``lifetime`` is an ISO-8601 duration or ``session``; it is required for cookies and
+    optional for local storage (which has no expiry of its own).
+    """
+
+    name: str = Field(min_length=1, max_length=200)
+    purpose: str
+    lifetime: str | None = None
+    storage: StorageKind = "cookie"
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _lifetime(self) -> Self:
+        if self.lifetime is None:
+            if self.storage == "cookie":
+                raise ValueError(
+                    f"cookie {self.name!r}: declare its 'lifetime' (ISO-8601 duration such as "
+                    "'P13M', or 'session')"
+                )
+            return self
+        if self.lifetime != SESSION and not duration_ok(self.lifetime):
+            raise ValueError(
+                f"cookie {self.name!r}: invalid lifetime {self.lifetime!r}: use an ISO-8601 "
+                "duration such as 'P13M', 'P30D', or 'session'"
+            )
+        return self
+
+    def matches(self, name: str) -> bool:
+        """Whether a stored key called ``name`` is this declaration (``*`` = any suffix)."""
+        if self.name.endswith("*"):
+            return name.startswith(self.name[:-1])
+        return name == self.name
+
 
 class Vendor(_Model):
     """Who runs a system on the shop's behalf; ``None`` on a system means in-house."""
@@ -189,6 +233,11 @@ class System(_Model):
     vendor: Vendor | None = None
     purposes: list[str] = Field(default_factory=list)
     security_measures: list[str] = Field(default_factory=list)
+    domains: list[Domain] = Field(
+        default_factory=list,
+        description="Hosts the shop's pages contact for this system (a.example, *.a.example)",
+    )
+    cookies: list[CookieDeclaration] = Field(default_factory=list)
 
 
 class DatasetField(_Model):
@@ -287,6 +336,11 @@ class Recipient(_Model):
     country: CountryCode
     purposes: list[str] = Field(default_factory=list)
     transfer_safeguard: str | None = None
+    domains: list[Domain] = Field(
+        default_factory=list,
+        description="Hosts the shop's pages contact for this recipient (a.example, *.a.example)",
+    )
+    cookies: list[CookieDeclaration] = Field(default_factory=list)
 
 
 class Flow(_Model):

@@ -100,7 +100,31 @@ def _duration(value: str) -> str:
     return value
 
 
+def duration_ok(value: str) -> bool:
+    """Whether ``value`` is an ISO-8601 duration TrustCart understands (``P13M``, ``PT30M``)."""
+    return bool(_DURATION_RE.match(value))
+
+
+_DOMAIN_RE = re.compile(
+    r"^(\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+)
+
+
+def _domain(value: str) -> str:
+    """A host name or IP address, lower case, optionally ``*.`` for every subdomain."""
+    host = value.strip().lower().rstrip(".")
+    if not host or len(host) > 253 or "://" in host or "/" in host or not _DOMAIN_RE.match(host):
+        raise PydanticCustomError(
+            "invalid_domain",
+            "invalid domain '{value}': give a host name such as 'cdn.metricly.example', "
+            "'*.metricly.example' (every subdomain) or an IP address, without scheme or path",
+            {"value": value},
+        )
+    return host
+
+
 Key = Annotated[str, AfterValidator(_key)]
+Domain = Annotated[str, AfterValidator(_domain)]
 CountryCode = Annotated[str, AfterValidator(_country)]
 JurisdictionCode = Annotated[str, AfterValidator(_jurisdiction)]
 Email = Annotated[str, AfterValidator(_email)]

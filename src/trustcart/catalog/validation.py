@@ -22,7 +22,7 @@ from pydantic import ValidationError as PydanticValidationError
 from trustcart.errors import ValidationError
 
 if TYPE_CHECKING:
-    from trustcart.catalog.model import Connector, DataMap
+    from trustcart.catalog.model import Connector, CookieDeclaration, DataMap
     from trustcart.catalog.taxonomy import Taxonomy, TaxonomyKind
 
 PathPart = str | int
@@ -284,8 +284,13 @@ class _Checker:
                             closest(code, served),
                         )
 
+    def cookie_refs(self, base: Path, cookies: Sequence[CookieDeclaration]) -> None:
+        for j, c in enumerate(cookies):
+            self.ref((*base, "cookies", j, "purpose"), c.purpose, self.purposes, "purpose")
+
     def system_refs(self) -> None:
         for i, s in enumerate(self.dm.systems):
+            self.cookie_refs(("systems", i), s.cookies)
             for j, key in enumerate(s.purposes):
                 self.ref(("systems", i, "purposes", j), key, self.purposes, "purpose")
 
@@ -348,6 +353,7 @@ class _Checker:
 
     def recipient_refs(self) -> None:
         for i, r in enumerate(self.dm.recipients):
+            self.cookie_refs(("recipients", i), r.cookies)
             for j, key in enumerate(r.purposes):
                 self.ref(("recipients", i, "purposes", j), key, self.purposes, "purpose")
 

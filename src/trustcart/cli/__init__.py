@@ -31,6 +31,7 @@ from trustcart.cli import (
     rules,
     scan,
     serve,
+    sitescan,
     transfers,
     vendors,
 )
@@ -100,6 +101,7 @@ def init(
 app.command()(serve.serve)
 app.command()(demo.demo)
 app.command()(scan.scan)
+app.command(name="scan-site")(sitescan.scan_site)
 app.add_typer(audit.app, name="audit")
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(consent.app, name="consent")

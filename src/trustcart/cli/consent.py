@@ -185,6 +185,23 @@ def proof(
 
 
 @app.command()
+def receipt(
+    ctx: typer.Context,
+    subject: str,
+    output: OutputOption = None,
+) -> None:
+    """Consent receipt for one person: every consent record as JSON in the style of
+    ISO/IEC TS 27560 (one record per purpose, every event, the processing it covers)."""
+    import orjson
+
+    from trustcart.consent import ConsentService, build_receipt
+
+    with open_workspace(ctx) as ws:
+        data = build_receipt(ConsentService(ws), subject)
+    write_output(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode(), output)
+
+
+@app.command()
 def stats(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
     """Consent rates per day × purpose × jurisdiction × mechanism."""
     from trustcart.consent import consent_rates

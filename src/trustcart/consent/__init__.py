@@ -30,7 +30,15 @@ from trustcart.consent.notices import (
     text_hash,
 )
 from trustcart.consent.proof import build_proof, proof_html
+from trustcart.consent.receipt import build_receipt
 from trustcart.consent.service import ConsentService, RecordResult
+from trustcart.consent.signals import (
+    consent_mode_map,
+    consent_mode_state,
+    encode_tc_string,
+    gdpr_applies,
+    tcf_purpose_consents,
+)
 from trustcart.consent.stats import consent_rates
 from trustcart.store.copies import CopyCheck
 
@@ -49,12 +57,18 @@ __all__ = [
     "RecordedEvent",
     "StateEntry",
     "build_proof",
+    "build_receipt",
+    "consent_mode_map",
+    "consent_mode_state",
     "consent_rates",
     "datamap_notice",
+    "encode_tc_string",
+    "gdpr_applies",
     "get_notice",
     "list_notices",
     "proof_html",
     "register_notice",
+    "tcf_purpose_consents",
     "text_hash",
     "verify_consent_copies",
 ]

@@ -29,7 +29,8 @@ from starlette.concurrency import run_in_threadpool
 
 from trustcart.api.routers.consent import get_consent
 from trustcart.api.schemas import ErrorBody
-from trustcart.consent import ConsentService, Evidence, Mechanism, RecordedEvent
+from trustcart.clock import utcnow
+from trustcart.consent import ConsentService, Evidence, Mechanism, RecordedEvent, signals
 from trustcart.errors import AuthenticationError, NotFound, TrustCartError, ValidationError
 from trustcart.rules import Jurisdiction
 from trustcart.templating import jinja_env
@@ -297,6 +298,7 @@ class PurposeOut(BaseModel):
     key: str
     name: str
     short: str
+    data_use: str
     purpose_type: str
     model: Literal["opt_in", "opt_out", "not_required"]
     toggleable: bool
@@ -330,6 +332,14 @@ class NoticeRef(BaseModel):
     url: str
 
 
+class TcfConfigOut(BaseModel):
+    """How the embed's ``__tcfapi`` answers in this jurisdiction."""
+
+    gdpr_applies: bool
+    publisher_cc: str | None
+    policy_version: int
+
+
 class ConfigOut(BaseModel):
     """Everything the embed script needs to ask correctly in one jurisdiction."""
 
@@ -337,6 +347,10 @@ class ConfigOut(BaseModel):
     notice: NoticeRef
     gpc: GpcOut
     purposes: list[PurposeOut]
+    consent_mode: dict[str, list[str]] = Field(
+        description="Google Consent Mode v2 type -> purposes that must all be on to grant it"
+    )
+    tcf: TcfConfigOut
 
 
 class PurposeStateOut(BaseModel):
@@ -350,11 +364,22 @@ class PurposeStateOut(BaseModel):
     text: str
 
 
+class TcfStateOut(BaseModel):
+    """The person's choices as a TCF v2.2 string (purpose consents only; no vendors)."""
+
+    tc_string: str
+    purpose_consents: list[int]
+
+
 class StateOut(BaseModel):
     """A person's state per purpose in one jurisdiction."""
 
     jurisdiction: str
     purposes: dict[str, PurposeStateOut]
+    consent_mode: dict[str, Literal["granted", "denied"]]
+    tcf: TcfStateOut | None = Field(
+        default=None, description="Only where the GDPR applies (EU, UK)"
+    )
 
 
 class ChoicesIn(BaseModel):
@@ -403,6 +428,7 @@ class ChoicesOut(BaseModel):
     gpc_applied: list[str]
     warnings: list[str]
     state: dict[str, PurposeStateOut]
+    signals: StateOut
 
 
 def _state_out(states: dict[str, view.PurposeState]) -> dict[str, PurposeStateOut]:
@@ -456,6 +482,7 @@ def get_config(
                 key=v.key,
                 name=v.name,
                 short=v.short,
+                data_use=v.data_use,
                 purpose_type=v.purpose_type,
                 model=v.model,
                 toggleable=v.toggleable,
@@ -465,6 +492,41 @@ def get_config(
             )
             for v in view.purposes(svc, j)
         ],
+        consent_mode=signals.consent_mode_map(svc.datamap),
+        tcf=TcfConfigOut(
+            gdpr_applies=signals.gdpr_applies(j),
+            publisher_cc=_publisher_cc(svc),
+            policy_version=signals.TCF_POLICY_VERSION,
+        ),
+    )
+
+
+def _publisher_cc(svc: ConsentService) -> str | None:
+    org = svc.datamap.organization
+    return org.establishment_country if org else None
+
+
+def _state_out_full(
+    svc: ConsentService, j: Jurisdiction, states: dict[str, view.PurposeState]
+) -> StateOut:
+    """The state plus the signals derived from it (Consent Mode, TCF string)."""
+    on = {k: s.on for k, s in states.items()}
+    tcf = None
+    cc = _publisher_cc(svc)
+    if signals.gdpr_applies(j) and cc:
+        consents = signals.tcf_purpose_consents(svc.datamap, on)
+        dated = [s.at for s in states.values() if s.at is not None]
+        tcf = TcfStateOut(
+            tc_string=signals.encode_tc_string(
+                consents, updated=max(dated) if dated else utcnow(), publisher_cc=cc
+            ),
+            purpose_consents=sorted(consents),
+        )
+    return StateOut(
+        jurisdiction=j.code,
+        purposes=_state_out(states),
+        consent_mode=signals.consent_mode_state(signals.consent_mode_map(svc.datamap), on),
+        tcf=tcf,
     )
 
 
@@ -483,7 +545,7 @@ def get_state(
     j = svc.jurisdiction(jurisdiction)
     states = view.states(svc, subject, j, view.purposes(svc, j))
     _json_headers(response, private=True)
-    return StateOut(jurisdiction=j.code, purposes=_state_out(states))
+    return _state_out_full(svc, j, states)
 
 
 @router.post(
@@ -527,6 +589,7 @@ def post_choices(
         gpc_applied=result.gpc_applied,
         warnings=result.warnings,
         state=_state_out(states),
+        signals=_state_out_full(svc, j, states),
     )
 
 

@@ -59,6 +59,7 @@ class PurposeView:
     name: str
     short: str
     details: tuple[str, ...]
+    data_use: str
     purpose_type: str
     model: ConsentModel
     toggleable: bool
@@ -199,6 +200,7 @@ def purposes(svc: ConsentService, j: Jurisdiction) -> list[PurposeView]:
                 name=p.name,
                 short=p.description,
                 details=section.items if section else (),
+                data_use=p.data_use,
                 purpose_type=pt.value,
                 model=model,
                 toggleable=toggleable,

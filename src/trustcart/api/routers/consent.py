@@ -14,6 +14,7 @@ from trustcart.consent import (
     ConsentEventIn,
     ConsentService,
     build_proof,
+    build_receipt,
     consent_rates,
     datamap_notice,
     list_notices,
@@ -287,3 +288,10 @@ def get_proof(
     if format == "html":
         return HTMLResponse(proof_html(proof))
     return proof
+
+
+@router.get("/subjects/{subject}/receipt", **requires(Scope.CONSENT_READ))
+def get_receipt(subject: SubjectPath, svc: ConsentDep) -> dict[str, Any]:
+    """Consent receipt: the person's consent records as JSON in the style of ISO/IEC TS 27560
+    (one record per purpose: the processing it covers, every event with its ledger hash)."""
+    return build_receipt(svc, subject)

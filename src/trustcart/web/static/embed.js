@@ -1,6 +1,14 @@
-/* TrustCart embed: consent banner, just-in-time notices and Global Privacy Control (GPC).
+/* TrustCart embed: consent banner, just-in-time notices, Global Privacy Control (GPC), tag
+ * blocking and consent signals (Google Consent Mode v2, an IAB TCF v2.2 __tcfapi).
  *   <script src="https://trustcart.example/privacy/embed.js" data-jurisdiction="EU"
- *           data-token="(optional, from the shop's back end)" defer></script>
+ *           data-token="(optional, from the shop's back end)"></script>
+ * Tags held back until their purpose is allowed for this visitor in this jurisdiction:
+ *   <script type="text/plain" data-trustcart-purpose="targeted_offers" src="…"></script>
+ *   <iframe data-src="…" data-trustcart-purpose="marketing.advertising"></iframe>
+ * (a purpose key or a fideslang data use; several, space-separated, must all be allowed; an
+ * unknown one is never allowed). GPC is read first, before any tag can be released, and a tag
+ * whose purpose GPC opts out of stays blocked unless the person explicitly said yes. On
+ * withdrawal an iframe is unloaded at once; a script cannot be undone, so the page reloads.
  * It records nothing until the person acts. Banner buttons are explicit (opt_in_checkbox);
  * just-in-time boxes record just_in_time; an implied banner grant is recorded only where the
  * rules allow it (notice at collection for opt-out purposes) and only after a real click or key
@@ -9,13 +17,87 @@
  * No third-party requests: only this script's own server is contacted. */
 (function () {
   "use strict";
-  var me = document.currentScript;
-  if (!me || !window.fetch || !document.body) return;
+  var me = document.currentScript, w = window;
+  if (!me || !w.fetch) return;
+  var gpc = navigator.globalPrivacyControl === true; /* read before anything else happens */
   var base = me.src.replace(/embed\.js([?#].*)?$/, "");
   var jur = me.getAttribute("data-jurisdiction") || "";
   var token = me.getAttribute("data-token") || "";
-  var gpc = navigator.globalPrivacyControl === true;
-  var cfg, state = {}, banner = null, opener = null, vid = null;
+  var cfg, state = {}, tcf = null, banner = null, opener = null, vid = null, ready = false;
+  var waiting = [], released = [], warned = {};
+
+  /* --- Google Consent Mode v2: everything denied until the visitor's state is known --------- */
+  var CM = ["ad_storage", "ad_user_data", "ad_personalization", "analytics_storage"];
+  w.dataLayer = w.dataLayer || [];
+  if (typeof w.gtag !== "function") w.gtag = function () { w.dataLayer.push(arguments); };
+  var defaults = { wait_for_update: 500 };
+  CM.forEach(function (k) { defaults[k] = "denied"; });
+  w.gtag("consent", "default", defaults);
+  function consentMode() {
+    var o = {};
+    CM.forEach(function (k) {
+      var keys = cfg.consent_mode[k] || [];
+      o[k] = keys.length && keys.every(function (key) { return allowed(purpose(key)); })
+        ? "granted" : "denied";
+    });
+    return o;
+  }
+
+  /* --- IAB TCF v2.2 API: the visitor's purpose consents; TrustCart is no registered CMP
+     (cmpId 0) and collects no vendor consent, so vendor consents are always empty ---------- */
+  var tcfEvent = "tcloaded", listeners = {}, nextListener = 1;
+  function flags(ids) {
+    var o = {};
+    for (var i = 1; i <= 11; i++) o[i] = ids.indexOf(i) >= 0;
+    return o;
+  }
+  function tcData(id) {
+    var applies = cfg.tcf.gdpr_applies, none = { consents: {}, legitimateInterests: {} };
+    return {
+      tcString: applies && tcf ? tcf.tc_string : "", tcfPolicyVersion: cfg.tcf.policy_version,
+      cmpId: 0, cmpVersion: 1, gdprApplies: applies, eventStatus: tcfEvent, cmpStatus: "loaded",
+      listenerId: id, isServiceSpecific: true, useNonStandardTexts: false,
+      publisherCC: cfg.tcf.publisher_cc, purposeOneTreatment: false,
+      purpose: { consents: flags(applies && tcf ? tcf.purpose_consents : []), legitimateInterests: {} },
+      vendor: none, specialFeatureOptins: {},
+      publisher: { consents: {}, legitimateInterests: {}, customPurpose: none, restrictions: {} }
+    };
+  }
+  function notify() {
+    Object.keys(listeners).forEach(function (id) { listeners[id](tcData(+id), true); });
+  }
+  function whenReady(f) { if (ready) f(); else waiting.push(f); }
+  w.__tcfapi = function (command, version, callback, param) {
+    if (typeof callback !== "function") return;
+    if (command === "ping") {
+      callback({
+        gdprApplies: cfg ? cfg.tcf.gdpr_applies : undefined, cmpLoaded: ready,
+        cmpStatus: ready ? "loaded" : "stub", displayStatus: banner ? "visible" : "hidden",
+        apiVersion: "2.2", cmpVersion: 1, cmpId: 0, gvlVersion: 0, tcfPolicyVersion: 4
+      }, true);
+    } else if (command === "getTCData" || command === "addEventListener") {
+      var id = command === "addEventListener" ? nextListener++ : undefined;
+      if (id) listeners[id] = callback;
+      whenReady(function () { callback(tcData(id), true); });
+    } else if (command === "removeEventListener") {
+      var had = !!listeners[param];
+      delete listeners[param];
+      callback(had, true);
+    } else {
+      callback(null, false);
+    }
+  };
+  /* frames reach the API through postMessage to the "__tcfapiLocator" frame's parent */
+  w.addEventListener("message", function (e) {
+    var d = e.data, text = typeof d === "string";
+    if (text) { try { d = JSON.parse(d); } catch (x) { return; } }
+    var call = d && d.__tcfapiCall;
+    if (!call || !e.source) return;
+    w.__tcfapi(call.command, call.version, function (value, ok) {
+      var m = { __tcfapiReturn: { returnValue: value, success: ok, callId: call.callId } };
+      e.source.postMessage(text ? JSON.stringify(m) : m, "*");
+    }, call.parameter);
+  });
 
   function stored(key, value) {
     try {
@@ -76,11 +158,14 @@
       method: "POST", credentials: "omit", keepalive: true,
       headers: { "Content-Type": "application/json" }, body: JSON.stringify(body)
     }).then(check).then(function (res) {
-      state = res.state;
+      apply(res.signals);
+      tcfEvent = "useractioncomplete";
       syncJit();
+      changed();
       return res;
     });
   }
+  function apply(st) { state = st.purposes; tcf = st.tcf; }
   function ofModel(m) {
     return cfg.purposes.filter(function (p) { return p.toggleable && p.model === m; });
   }
@@ -92,6 +177,13 @@
   function names(list) { return list.map(function (p) { return p.name; }).join(", "); }
   function decided(p) { return !!(state[p.key] && state[p.key].decision); }
   function isOn(p) { return !!(state[p.key] && state[p.key].on); }
+  function purpose(key) { return cfg.purposes.filter(function (p) { return p.key === key; })[0]; }
+  /* May a tag of purpose p run? The server's answer (may_use), and never over a GPC opt-out
+     the person did not explicitly override, even before the opt-out is recorded. */
+  function allowed(p) {
+    if (!p || !isOn(p)) return false;
+    return !(gpc && cfg.gpc.honoured && p.gpc_opts_out && state[p.key].decision !== "granted");
+  }
   function ackKey() {
     return "trustcart_ack_" + cfg.jurisdiction.code + "_" + cfg.notice.version.slice(0, 16);
   }
@@ -187,6 +279,8 @@
     kids.push(status);
     banner = el("div", { "class": "tc-banner", role: "dialog", "aria-label": "Privacy choices" }, kids);
     document.body.insertBefore(banner, document.body.firstChild);
+    tcfEvent = "cmpuishown";
+    notify();
     if (choose) openChooser(banner.querySelector("[aria-controls]"));
     function openChooser(btn) {
       panel.hidden = false;
@@ -260,34 +354,108 @@
     });
   }
 
+  /* --- tag blocking ----------------------------------------------------------------------- */
+  var TAGS = "script[data-trustcart-purpose],iframe[data-trustcart-purpose]";
+  function permitted(node) {
+    var names = (node.getAttribute("data-trustcart-purpose") || "").split(/[\s,]+/).filter(String);
+    var ps = [];
+    for (var i = 0; i < names.length; i++) {
+      var t = names[i], found = cfg.purposes.filter(function (p) {
+        return p.key === t || p.data_use === t || p.data_use.indexOf(t + ".") === 0;
+      });
+      if (!found.length) {
+        if (!warned[t] && w.console) console.warn("TrustCart: unknown purpose " + t + "; tag kept blocked");
+        warned[t] = 1;
+        return false;
+      }
+      ps = ps.concat(found);
+    }
+    return ps.length > 0 && ps.every(allowed);
+  }
+  function release() {
+    document.querySelectorAll(TAGS).forEach(function (n) {
+      if (n.getAttribute("data-tc-state") || !permitted(n)) return;
+      if (n.tagName === "IFRAME") {
+        if (!n.getAttribute("data-src")) return;
+        n.src = n.getAttribute("data-src");
+      } else {
+        if ((n.getAttribute("type") || "").toLowerCase() !== "text/plain") return;
+        var s = document.createElement("script");
+        Array.prototype.forEach.call(n.attributes, function (a) {
+          if (a.name !== "type" && a.name !== "data-type") s.setAttribute(a.name, a.value);
+        });
+        s.type = n.getAttribute("data-type") || "text/javascript";
+        s.async = n.hasAttribute("async");  /* keep document order, as the page meant */
+        if (!n.hasAttribute("src")) s.text = n.text;
+        s.setAttribute("data-tc-state", "copy");
+        n.parentNode.insertBefore(s, n.nextSibling);
+      }
+      n.setAttribute("data-tc-state", "released");
+      released.push(n);
+    });
+  }
+  function revoke() {
+    var reload = false;
+    released = released.filter(function (n) {
+      if (permitted(n)) return true;
+      if (n.tagName === "IFRAME") {
+        n.src = "about:blank";
+        n.removeAttribute("data-tc-state");
+      } else {
+        reload = true;
+      }
+      return false;
+    });
+    if (reload) location.reload(); /* a script that ran cannot be undone */
+  }
+  function changed() {
+    w.gtag("consent", "update", consentMode());
+    notify();
+    revoke();
+    release();
+  }
+
   /* --- start ------------------------------------------------------------------------------- */
+  function domReady(f) {
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", f);
+    else f();
+  }
   document.head.appendChild(el("link", { rel: "stylesheet", href: base + "static/embed.css" }));
   Promise.all([get("config", {}), get("state", who())]).then(function (r) {
     cfg = r[0];
-    state = r[1].purposes;
-    document.querySelectorAll("[data-trustcart-jit]").forEach(fillJit);
-    document.querySelectorAll("[data-trustcart-open]").forEach(function (a) {
-      a.addEventListener("click", function (e) {
-        e.preventDefault();
-        opener = a;
-        showBanner(true);
-      });
-    });
-    window.TrustCart = { open: function () { showBanner(true); } };
+    apply(r[1]);
     var pending = gpc && cfg.gpc.honoured ? cfg.purposes.filter(function (p) {
       return p.toggleable && p.gpc_opts_out && isOn(p);
     }) : [];
-    var gpcStep = pending.length
+    return pending.length
       ? record("gpc_signal", {}, "navigator.globalPrivacyControl").then(function (res) {
         return res.gpc_applied.length > 0;
       })
-      : Promise.resolve(false);
-    return gpcStep.then(function (gpcApplied) {
+      : false;
+  }).then(function (gpcApplied) {
+    ready = true;
+    w.gtag("consent", "update", consentMode());
+    waiting.forEach(function (f) { f(); });
+    waiting = [];
+    domReady(function () {
+      document.querySelectorAll("[data-trustcart-jit]").forEach(fillJit);
+      document.querySelectorAll("[data-trustcart-open]").forEach(function (a) {
+        a.addEventListener("click", function (e) {
+          e.preventDefault();
+          opener = a;
+          showBanner(true);
+        });
+      });
+      w.TrustCart = { open: function () { showBanner(true); } };
+      release();
+      if (w.MutationObserver) {
+        new MutationObserver(release).observe(document.documentElement, { childList: true, subtree: true });
+      }
       var ask = ofModel("opt_in").some(function (p) { return !decided(p); });
       var notice = ofModel("opt_out").length && !stored(ackKey());
       if (ask || notice || gpcApplied) showBanner(false);
     });
   }).catch(function (err) {
-    if (window.console) console.warn("TrustCart: " + err.message);
+    if (w.console) console.warn("TrustCart: " + err.message);
   });
 })();
