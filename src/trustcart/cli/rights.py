@@ -31,6 +31,7 @@ retention_app = typer.Typer(
 )
 
 RequestId = Annotated[str, typer.Argument(help="Request id (rr_...).")]
+Reason = Annotated[str, typer.Option(help="Why (sent to the person).")]
 
 
 def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
@@ -260,7 +261,7 @@ def overdue(
 def extend(
     ctx: typer.Context,
     request_id: RequestId,
-    reason: Annotated[str, typer.Option(help="Why (sent to the person).")],
+    reason: Reason,
 ) -> None:
     """Extend the period where the law allows; the person is told why and until when."""
     with open_workspace(ctx) as ws:
@@ -271,7 +272,7 @@ def extend(
 def deny(
     ctx: typer.Context,
     request_id: RequestId,
-    reason: Annotated[str, typer.Option(help="Why (sent to the person).")],
+    reason: Reason,
 ) -> None:
     """Refuse the request; the person gets the reason and what the law lets them do next."""
     with open_workspace(ctx) as ws:
