@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: demo test lint check install dev lock bench clean
+.PHONY: demo test lint check install dev lock bench docs reference clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ $(VENV)/.installed-dev: pyproject.toml constraints.txt Makefile | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps '$(PYCANON)'
 	@touch $@ $(VENV)/.installed
 
+$(VENV)/.installed-docs: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e '.[docs]'
+	@touch $@ $(VENV)/.installed
+
 install: $(VENV)/.installed
 dev: $(VENV)/.installed-dev
 
@@ -39,8 +43,8 @@ test: $(VENV)/.installed-dev
 
 ## make lint: ruff and mypy --strict on src/
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy --strict src
 
 check: lint test
@@ -52,8 +56,18 @@ lock:
 	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^trustcart' > constraints.txt
 	rm -rf .lock-venv
 
+## make bench: run every bench/*.py (sizes in bench/_run.py) and write bench/RESULTS.md
 bench: $(VENV)/.installed-dev
-	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	$(BIN)/python bench/_run.py
+
+## make docs: build the documentation site into site/ (open site/index.html)
+docs: $(VENV)/.installed-docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+## make reference: regenerate docs/cli.md, docs/http.md and the package table of
+## docs/architecture.md from the code (a test fails when they are stale)
+reference: $(VENV)/.installed
+	$(BIN)/python scripts/gen_reference.py
 
 clean:
-	rm -rf $(VENV) trustcart-demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) trustcart-demo site .pytest_cache .mypy_cache .ruff_cache

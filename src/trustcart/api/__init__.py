@@ -1,0 +1,4 @@
+"""The HTTP API: the FastAPI app, API-key authentication with scopes, error mapping, hardening.
+
+Routers stay thin: they parse, call the domain package and render.
+"""

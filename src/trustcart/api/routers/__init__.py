@@ -1,0 +1,1 @@
+"""HTTP routers, one module per domain; each route declares its scope with ``requires``."""
