@@ -28,6 +28,7 @@ from trustcart.cli import (
     rules,
     scan,
     serve,
+    users,
 )
 from trustcart.cli._common import err_console, report_error
 from trustcart.errors import TrustCartError
@@ -102,6 +103,7 @@ app.add_typer(gateway.app, name="gateway")
 app.add_typer(db.app, name="db")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(keys.app, name="keys")
+app.add_typer(users.app, name="users")
 app.add_typer(privacy.app, name="privacy")
 app.add_typer(rules.app, name="rules")
 app.add_typer(rights.app, name="rights")

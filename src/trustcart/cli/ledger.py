@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -14,18 +13,8 @@ from trustcart.cli._common import (
     print_json,
     print_table,
 )
-from trustcart.errors import NotFound
-from trustcart.store import CopyCheck, Store
 
 app = typer.Typer(help="Hash-chained evidence logs.", no_args_is_help=True)
-
-
-def _copy_checks() -> dict[str, Callable[[Store], CopyCheck]]:
-    """Logs that have a queryable copy table, and the check comparing it with the log."""
-    from trustcart.consent import verify_consent_copies
-    from trustcart.gateway.log import verify_decision_copies
-
-    return {"consent": verify_consent_copies, "decisions": verify_decision_copies}
 
 
 @app.command("list")
@@ -48,31 +37,10 @@ def verify(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Recompute every hash chain; exit 1 and name the first bad position if one is broken."""
+    from trustcart.evidence import verify_evidence
+
     with open_workspace(ctx) as ws:
-        known = ws.store.log_names()
-        wanted = names or known
-        missing = sorted(set(wanted) - set(known))
-        if missing:
-            raise NotFound(
-                f"no log named {', '.join(missing)}; existing: {', '.join(known) or 'none'}"
-            )
-        results = [ws.store.log(n).verify() for n in wanted]
-        copies = [
-            (f"{name} (table vs log)", check(ws.store))
-            for name, check in _copy_checks().items()
-            if name in wanted
-        ]
-    rows = [r.to_dict() for r in results]
-    rows += [
-        {
-            "log": label,
-            "ok": c.ok,
-            "checked": c.checked,
-            "first_bad": c.first_bad,
-            "reason": c.reason,
-        }
-        for label, c in copies
-    ]
+        rows = [c.to_dict() for c in verify_evidence(ws.store, names or None)]
     if fmt is OutputFormat.json:
         print_json(rows)
     else:
