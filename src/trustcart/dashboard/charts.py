@@ -11,6 +11,7 @@ palette is Okabe-Ito, whose colours keep at least 3:1 contrast on white.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -45,6 +46,24 @@ class Bar:
 
 def _num(x: float) -> str:
     return f"{x:.1f}".rstrip("0").rstrip(".")
+
+
+def nice_max(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 × 10^k at or above ``value`` (axis ends people read)."""
+    if value <= 0:
+        return 1.0
+    exp = math.floor(math.log10(value))
+    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
+        top = step * 10.0**exp
+        if top >= value * (1 - 1e-9):
+            return top
+    return 10.0 ** (exp + 1)  # pragma: no cover - the loop always returns
+
+
+def _tick(value: float, percent: bool) -> str:
+    if percent:
+        return f"{value * 100:.0f}%"
+    return f"{value:g}"
 
 
 def _fmt(value: float, percent: bool) -> str:
@@ -97,12 +116,12 @@ def line_chart(
     One x position draws markers only (no line can join one point), so a single day of data
     still shows.
     """
-    left, right, top = 48, 12, 12
+    left, right, top = 52, 12, 12
     legend_rows = (len(series) + 2) // 3
     bottom = 34 + 18 * legend_rows
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for s in series for v in s.values if v is not None]
-    top_value = y_max if y_max is not None else (max(values) if values else 1.0) or 1.0
+    top_value = y_max if y_max is not None else nice_max(max(values) if values else 1.0)
     n = len(x_labels)
 
     def x_at(i: int) -> float:
@@ -127,7 +146,7 @@ def line_chart(
         )
         out.append(
             f'<text x="{left - 6}" y="{_num(y + 4)}" text-anchor="end" fill="{_TEXT}">'
-            f"{escape(_fmt(v, percent) if percent else _num(v))}</text>"
+            f"{escape(_tick(v, percent))}</text>"
         )
     step = max(1, (n + 6) // 7)  # at most ~7 x labels
     for i, label in enumerate(x_labels):
@@ -179,7 +198,7 @@ def bar_chart(
     height = top + row * max(1, len(bars)) + 40
     plot_w = width - left - right
     highs = [b.high if b.high is not None else b.value for b in bars]
-    top_value = x_max or max([*highs, reference or 0.0, 0.0]) or 1.0
+    top_value = x_max or nice_max(max([*highs, reference or 0.0, 0.0]))
 
     def x_at(v: float) -> float:
         return left + plot_w * min(max(v / top_value, 0.0), 1.0)
@@ -200,8 +219,7 @@ def bar_chart(
         v = top_value * k / 4
         out.append(
             f'<text x="{_num(x_at(v))}" y="{base + 14}" text-anchor="middle" fill="{_TEXT}">'
-            f"{escape(_fmt(v, percent) if percent else _num(v) if v >= 10 else f'{v:.2g}')}"
-            "</text>"
+            f"{escape(_tick(v, percent))}</text>"
         )
     if x_label:
         out.append(
@@ -255,7 +273,7 @@ def paired_bars(
     right, top, row = 72, 10, 40
     height = top + row * max(1, len(rows)) + 30
     plot_w = width - left - right
-    top_value = max([abs(v) for r in rows for v in r[1:]] + [0.0]) or 1.0
+    top_value = nice_max(max([abs(v) for r in rows for v in r[1:]] + [0.0]))
     desc = "; ".join(f"{label}: {first} {a:.3g}, {second} {b:.3g}" for label, a, b in rows)
     out = _open(chart_id, width, height, title, desc or "No data.")
     for i, (label, a, b) in enumerate(rows):
