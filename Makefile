@@ -39,8 +39,8 @@ test: $(VENV)/.installed-dev
 
 ## make lint: ruff and mypy --strict on src/
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy --strict src
 
 check: lint test

@@ -24,7 +24,7 @@ OFFER_RATES = {"18-34": 0.32, "35-49": 0.30, "50-64": 0.28, "65+": 0.18}
 
 def offers_log(path: Path, *, customers: int, seed: int) -> Path:
     """Write the synthetic offers log (Parquet) and return its path."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible synthetic data, not a secret
     bands = list(OFFER_RATES)
     band = [rng.choice(bands) for _ in range(customers)]
     offered = [int(rng.random() < OFFER_RATES[b]) for b in band]
