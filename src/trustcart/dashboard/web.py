@@ -232,6 +232,19 @@ def nav(request: Request, v: Viewer | None) -> list[dict[str, Any]]:
     return items
 
 
+def fmt(value: Any) -> str:
+    """A value as a person reads it: floats to 4 significant digits, pairs as a range."""
+    if isinstance(value, bool) or value is None:
+        return "–" if value is None else str(value)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list | tuple):
+        return " – ".join(fmt(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={fmt(v)}" for k, v in value.items())
+    return str(value)
+
+
 def render(
     request: Request,
     template: str,
@@ -253,6 +266,7 @@ def render(
             nav=nav(request, v),
             csrf=v.csrf if v else "",
             Scope=Scope,
+            fmt=fmt,
             **context,
         )
     )
