@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from trustcart.catalog import load_manifest
+from trustcart.catalog import DataMap, load_manifest
 from trustcart.catalog.repository import save_datamap
 from trustcart.config import init_workspace
 from trustcart.demo.stores import build_shop_stores, customer_id, email
@@ -49,7 +49,14 @@ def main() -> None:
     os.environ["SHOP_DB_URL"] = f"sqlite:///{ws.root / 'shop-data' / 'shop.db'}"
     build_shop_stores(ws.root, customers=N, seed=1, event_files=FILES)
     print(f"stores for {N:,} customers built in {time.perf_counter() - t0:.0f} s")
-    save_datamap(ws.store, load_manifest(ROOT / "examples" / "shop.yaml"))
+    # the target excludes webhooks: the analytics vendor's connector is left out
+    raw = load_manifest(ROOT / "examples" / "shop.yaml").model_dump(
+        by_alias=True, exclude_none=True
+    )
+    for d in raw["datasets"]:
+        if d.get("connector", {}).get("type") == "webhook":
+            del d["connector"]
+    save_datamap(ws.store, DataMap.model_validate(raw))
     svc = RightsService(ws)
     connectors, _ = svc.connectors()
 

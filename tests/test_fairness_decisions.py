@@ -55,6 +55,7 @@ def _payloads(n: int = 600, seed: int = 9) -> list[dict]:
                 "model_version": "1",
                 "jurisdiction": j,
                 "personalised": bool(i % 2),
+                "group": f"band-{i % 4}" if kind == "price" else None,
                 "output": output,
                 "latency_us": 100,
             }
@@ -69,7 +70,15 @@ def logged(workspace: Workspace) -> tuple[Workspace, pd.DataFrame]:
     log.append_many(payloads)
     log.close()
     frame = pd.DataFrame(
-        [{"kind": p["kind"], "jurisdiction": p["jurisdiction"], **p["output"]} for p in payloads]
+        [
+            {
+                "kind": p["kind"],
+                "jurisdiction": p["jurisdiction"],
+                "band": p["group"],
+                **p["output"],
+            }
+            for p in payloads
+        ]
     )
     return workspace, frame
 
@@ -141,3 +150,18 @@ def test_decisions_errors(
         open_decisions(workspace.store, "decisions:prize")
     with pytest.raises(ValidationError, match="empty"):  # a log with no decision yet
         audit(open_decisions(workspace.store), ["kind"], "offered")
+
+
+def test_audit_by_the_gateway_fairness_group(logged: tuple[Workspace, pd.DataFrame]) -> None:
+    """The group the gateway's guardrails used is logged in clear and audited like any column."""
+    ws, frame = logged
+    src = open_decisions(ws.store, "decisions:price")
+    r = audit(src, ["fairness_group"], "price_ratio", "continuous", min_group_size=1)
+    prices = frame[frame.kind == "price"]
+    expected = (
+        (prices.price.astype(float) / prices.list_price.astype(float)).groupby(prices.band).mean()
+    )
+    got = {c.group["fairness_group"]: c.metrics["mean"] for c in r.groups}
+    assert set(got) == set(expected.index)
+    for band, mean in expected.items():
+        assert got[band] == pytest.approx(mean)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -228,3 +229,48 @@ def test_bucket_rejects_nonsense() -> None:
         TokenBucketLimiter(0, 10, 1)
     with pytest.raises(ValueError):
         TokenBucketLimiter(1, 10, 0)
+
+
+# --- rate limit shared by worker processes (real Redis at 127.0.0.1:6379) ------------------------
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def _redis_limiter(prefix: str, burst: int = 3, url: str = REDIS_URL) -> Any:
+    from trustcart.api.hardening import RedisTokenBucketLimiter
+
+    return RedisTokenBucketLimiter(url, 3, 60, burst, key=b"k" * 32, prefix=prefix)
+
+
+def test_redis_buckets_are_shared_by_two_workers() -> None:
+    import uuid
+
+    import redis
+
+    prefix = f"tc-test:{uuid.uuid4().hex}:"
+    worker_a, worker_b = _redis_limiter(prefix), _redis_limiter(prefix)
+    waits = [w.acquire("203.0.113.7") for w in (worker_a, worker_b, worker_a, worker_b)]
+    assert waits[:3] == [0.0, 0.0, 0.0] and waits[3] > 0  # one limit, not one per worker
+    assert worker_b.acquire("198.51.100.1") == 0.0  # another client has its own bucket
+    r = redis.Redis.from_url(REDIS_URL)
+    keys = [k.decode() for k in r.scan_iter(match=prefix + "*")]
+    assert len(keys) == 2 and not any("203.0.113.7" in k or "198.51" in k for k in keys)
+    assert 0 < r.ttl(keys[0]) <= 61  # buckets expire once full again: bounded memory
+    r.delete(*keys)
+
+
+def test_redis_down_falls_back_to_process_buckets() -> None:
+    limiter = _redis_limiter("tc-test:down:", url="redis://127.0.0.1:1/0")
+    assert [limiter.acquire("c") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert limiter.acquire("c") > 0 and limiter.degraded
+
+
+def test_app_uses_redis_when_configured(workspace: Workspace) -> None:
+    import redis
+
+    workspace.settings = workspace.settings.model_copy(update={"rate_limit_redis_url": REDIS_URL})
+    r = redis.Redis.from_url(REDIS_URL)
+    with _limited_client(workspace, "2/60s", 2) as a, _limited_client(workspace, "2/60s", 2) as b:
+        codes = [c.get("/privacy/api/config").status_code for c in (a, b, a)]
+        assert codes == [200, 200, 429]  # two app instances, one shared limit
+        prefix = a.app.state.rate_limiter.prefix  # type: ignore[attr-defined]
+        r.delete(*r.scan_iter(match=prefix + "*"))

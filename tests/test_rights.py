@@ -493,3 +493,94 @@ def test_bad_requests_give_clear_errors(rights: RightsService) -> None:
         rights.submit(
             RequestIn(type="access", identifiers={"email": "a@b.example"}, jurisdiction="Narnia")
         )
+
+
+# -- erase strategies, connector by connector ---------------------------------------------------
+def _with_connector(key: str, **changes: Any) -> DataMap:
+    raw = load_manifest(EXAMPLE).model_dump(by_alias=True, exclude_none=True)
+    for d in raw["datasets"]:
+        if d["key"] == key:
+            d["connector"].update(changes)
+    return DataMap.model_validate(raw)
+
+
+@pytest.mark.parametrize("strategy", ["mask", "pseudonymize"])
+def test_mask_and_pseudonymize_keep_rows_but_no_identifier(shop: Workspace, strategy: str) -> None:
+    from trustcart.rights.connectors import connector_for
+
+    dm = _with_connector("customers", erase=strategy, mask_fields=["first_name", "street"])
+    sql = connector_for(next(d for d in dm.datasets if d.key == "customers"), root=shop.root)
+    dm = _with_connector("browsing_events", erase=strategy, mask_fields=["search_terms"])
+    files = connector_for(
+        next(d for d in dm.datasets if d.key == "browsing_events"), root=shop.root
+    )
+    assert sql is not None and files is not None
+    i = 15
+    ids = {"customer_id": frozenset({customer_id(i)}), "email": frozenset({email(i)})}
+    before_events = events_count(shop, "true")
+    c = sql.erase(ids)
+    assert (c.rows_found, c.rows_changed) == (1, 1)
+    assert c.fields_changed == ["customer_id", "email", "first_name", "street"]
+    assert sql_count(shop, "SELECT count(*) FROM customers") == N  # the row stays
+    assert sql_count(shop, "SELECT count(*) FROM customers WHERE email = :e", e=email(i)) == 0
+    # the row kept its non-personal columns (city) but lost the masked ones
+    assert (
+        sql_count(
+            shop,
+            "SELECT count(*) FROM customers "
+            "WHERE first_name IS NULL AND street IS NULL AND city IS NOT NULL",
+        )
+        == 1
+    )
+    f = files.erase(ids)
+    assert (f.rows_found, f.rows_changed) == (3, 3)
+    assert events_count(shop, "true") == before_events  # rows kept for aggregates
+    assert events_count(shop, "customer_id = ? OR device_id = ?", customer_id(i), device_id(i)) == 0
+    if strategy == "mask":
+        assert events_count(shop, "customer_id IS NULL") == 3
+    else:
+        assert events_count(shop, "starts_with(customer_id, 'erased_')") == 3
+    assert sql.count(ids) == 0 and files.count(ids) == 0
+    # a second erase finds nothing: idempotent
+    assert sql.erase(ids).rows_found == 0 and files.erase(ids).rows_found == 0
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_csv_erasure_fast_path_and_parser_agree_with_pandas(tmp_path: Path, quoted: bool) -> None:
+    """Quote-free CSVs are cut by byte search, others go through DuckDB: same result either way,
+    checked against pandas; values keep their exact text (leading zeros, dates)."""
+    import pandas as pd
+
+    from trustcart.catalog import Connector, Dataset, DatasetField
+    from trustcart.rights.connectors import FileConnector
+
+    rows = [
+        ("a@example.com", "Ana", "01000", "2026-01-02"),
+        ("b@example.com", "Ben, Jr." if quoted else "Ben", "02000", "2026-01-03"),
+        ("xa@example.com", "Not Ana", "03000", "2026-01-04"),  # contains the needle as a substring
+        ("a@example.com", "Ana again", "04000", "2026-01-05"),
+        ("c@example.com", "Cy", "05000", "2026-01-06"),
+    ]
+    path = tmp_path / "list.csv"
+    pd.DataFrame(rows, columns=["email", "name", "zip", "since"]).to_csv(path, index=False)
+    assert ('"' in path.read_text()) is quoted
+    ds = Dataset(
+        key="list",
+        name="list",
+        system="s",
+        location=str(path),
+        identity_keys=["email"],
+        fields=[DatasetField(name="email", data_categories=["user.contact.email"])],
+        connector=Connector(type="file"),
+    )
+    c = FileConnector(ds, root=tmp_path)
+    ids = {"email": frozenset({"a@example.com"})}
+    assert c.count(ids) == 2
+    change = c.erase(ids)
+    assert (change.rows_found, change.rows_changed) == (2, 2)
+    expected = pd.DataFrame(rows, columns=["email", "name", "zip", "since"])
+    expected = expected[expected["email"] != "a@example.com"]
+    got = pd.read_csv(path, dtype=str)
+    assert got.to_dict("records") == expected.astype(str).to_dict("records")
+    assert "03000" in path.read_text()  # leading zeros kept
+    assert c.count(ids) == 0 and c.erase(ids).rows_found == 0

@@ -48,7 +48,7 @@ def test_package_data_is_reachable_through_importlib_resources() -> None:
 
 def test_load_is_cached_and_versioned(rules: Rules) -> None:
     assert load_rules() is rules
-    assert rules.version == "2026.11.1"
+    assert rules.version == "2026.11.2"
 
 
 @pytest.mark.parametrize("code", REQUIRED)
@@ -113,7 +113,8 @@ def _cited(obj: object) -> Iterator[dict[str, Any]]:
 
 
 def test_every_entry_has_citation_date_and_confidence(rules: Rules) -> None:
-    cited = [*_cited(rules), *_cited(rules.resolve("ZZ"))]
+    jurisdiction_facts = rules.model_dump(exclude={"transfers", "dpia", "ai_act"})
+    cited = [*_cited(jurisdiction_facts), *_cited(rules.resolve("ZZ"))]
     assert len(cited) > 150
     for m in cited:
         assert isinstance(m["citation"], str) and m["citation"].strip(), m
@@ -399,3 +400,31 @@ def test_models_are_frozen(rules: Rules) -> None:
         right.citation = "x"  # type: ignore[misc]
     with pytest.raises(ValueError, match="frozen"):
         j.code = "XX"  # type: ignore[misc]
+
+
+def test_transfer_dpia_and_ai_act_entries_cite_and_never_guess_a_date(rules: Rules) -> None:
+    """Chapter V, DPIA and AI Act entries: every one cites; a date is either given or left
+    empty (``None``, shown as "date not recorded") - never guessed."""
+    sections = rules.model_dump(include={"transfers", "dpia", "ai_act"})
+    cited = list(_cited(sections))
+    assert len(cited) > 40
+    for m in cited:
+        assert isinstance(m["citation"], str) and m["citation"].strip(), m
+        if "effective_from" in m:
+            assert m["effective_from"] is None or isinstance(m["effective_from"], date), m
+        if "confidence" in m:
+            assert m["confidence"] in ("confirmed", "unconfirmed"), m
+    transfers = rules.require_transfers()
+    assert transfers.adequacy_for("BR").effective_from == date(2026, 1, 26)  # type: ignore[union-attr]
+    assert transfers.adequacy_for("GB").expires == date(2031, 12, 27)  # type: ignore[union-attr]
+    assert transfers.adequacy_for("US").requires == "dpf_certification"  # type: ignore[union-attr]
+    assert transfers.adequacy_for("IN") is None and transfers.adequacy_for("CN") is None
+    # localisation regimes carry no date the source does not give, and say so
+    for loc in transfers.localisation:
+        assert loc.effective_from is None and loc.confidence == "unconfirmed"
+    ai = rules.require_ai_act()
+    annex = ai.dates["annex_iii"]
+    assert annex.date == date(2026, 8, 2)
+    assert [(a.date, a.confidence) for a in annex.alternatives] == [
+        (date(2027, 12, 2), "unconfirmed")
+    ]

@@ -92,6 +92,13 @@ class Settings(BaseModel):
             'POST /privacy/preferences), as "REQUESTS/SECONDSs" (e.g. "30/10s"); "off" disables.'
         ),
     )
+    rate_limit_redis_url: str | None = Field(
+        default=None,
+        description=(
+            "Redis URL (redis://host:6379/0) holding the public rate-limit buckets, so every "
+            "worker process shares one limit per client; default: per process in memory."
+        ),
+    )
     public_rate_burst: int = Field(
         default=30,
         ge=1,

@@ -26,13 +26,14 @@ idle buckets are evicted so memory stays bounded.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import os
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from fastapi import FastAPI
@@ -53,6 +54,16 @@ NO_CSP_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 #: Default limit: 30 requests per 10 s per client, bursts of up to 30.
 DEFAULT_RATE = (30.0, 10.0)
 DEFAULT_BURST = 30
+_log = logging.getLogger("trustcart.api")
+
+
+class Limiter(Protocol):
+    """What the middleware needs: take a token, or say how long to wait."""
+
+    def acquire(self, client: str) -> float:
+        """0.0 if allowed, else seconds until a token is free."""
+
+
 #: Buckets kept at most; beyond it the least recently used are dropped.
 MAX_CLIENTS = 50_000
 
@@ -119,6 +130,81 @@ class TokenBucketLimiter:
             buckets.popitem(last=False)
 
 
+_BUCKET_LUA = """
+local key = KEYS[1]
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local state = redis.call('HMGET', key, 'tokens', 'seen')
+local tokens = tonumber(state[1]) or burst
+local seen = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + (now - seen) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', key, 'tokens', tostring(tokens), 'seen', tostring(now))
+redis.call('EXPIRE', key, math.ceil(burst / rate) + 1)
+return tostring(wait)
+"""
+
+
+class RedisTokenBucketLimiter:
+    """The same token buckets, kept in Redis so every worker process shares one limit.
+
+    Why: ``trustcart serve --workers 2`` runs two processes; with per-process buckets a client
+    gets twice the limit. The bucket update is one Lua script (atomic, Redis's clock, so worker
+    clocks do not matter); keys are a keyed hash of the client address (no IP is stored) and
+    expire once the bucket would be full again. If Redis fails, the process falls back to its
+    own in-memory buckets and says so once in the log: the limit degrades, it never blocks
+    everyone.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        requests: float,
+        window: float,
+        burst: int,
+        *,
+        key: bytes,
+        prefix: str = "trustcart:rl:",
+    ) -> None:
+        import redis
+
+        if requests <= 0 or window <= 0 or burst < 1:
+            raise ValueError("requests, window and burst must be positive")
+        self.rate = requests / window
+        self.burst = float(burst)
+        self._key = key
+        self.prefix = prefix
+        self._redis = redis.Redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25)
+        self._script = self._redis.register_script(_BUCKET_LUA)
+        self.fallback = TokenBucketLimiter(requests, window, burst)
+        self.degraded = False
+
+    def bucket_key(self, client: str) -> str:
+        """The Redis key of ``client`` (a keyed hash: the address itself is never stored)."""
+        digest = hashlib.blake2b(client.encode(), key=self._key[:64], digest_size=16).hexdigest()
+        return self.prefix + digest
+
+    def acquire(self, client: str) -> float:
+        """Take a token for ``client``: 0.0 if allowed, else the seconds until one is free."""
+        import redis
+
+        try:
+            wait = float(self._script(keys=[self.bucket_key(client)], args=[self.rate, self.burst]))
+        except redis.RedisError as exc:
+            if not self.degraded:
+                _log.warning(
+                    "rate limit: Redis unavailable (%s); using per-process buckets",
+                    type(exc).__name__,
+                )
+                self.degraded = True
+            return self.fallback.acquire(client)
+        self.degraded = False
+        return wait
+
+
 def _header_names(headers: Iterable[tuple[bytes, bytes]]) -> set[bytes]:
     return {name.lower() for name, _ in headers}
 
@@ -126,7 +212,7 @@ def _header_names(headers: Iterable[tuple[bytes, bytes]]) -> set[bytes]:
 class HardeningMiddleware:
     """ASGI middleware: security headers everywhere, rate limit on the public endpoints."""
 
-    def __init__(self, app: ASGIApp, limiter: TokenBucketLimiter | None = None) -> None:
+    def __init__(self, app: ASGIApp, limiter: Limiter | None = None) -> None:
         self.app = app
         self.limiter = limiter
 
@@ -204,7 +290,7 @@ class HardeningMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-def install_hardening(app: FastAPI, *, limiter: TokenBucketLimiter | None = None) -> None:
+def install_hardening(app: FastAPI, *, limiter: Limiter | None = None) -> None:
     """Add the middleware to ``app``; the limit comes from the workspace settings
     (``public_rate_limit``, ``public_rate_burst``) unless ``limiter`` is given."""
     if limiter is None:
@@ -213,7 +299,12 @@ def install_hardening(app: FastAPI, *, limiter: TokenBucketLimiter | None = None
         rate = settings.public_rate() if settings is not None else DEFAULT_RATE
         burst = settings.public_rate_burst if settings is not None else DEFAULT_BURST
         if rate is not None:
-            limiter = TokenBucketLimiter(rate[0], rate[1], burst)
+            url = settings.rate_limit_redis_url if settings is not None else None
+            limiter = (
+                RedisTokenBucketLimiter(url, rate[0], rate[1], burst, key=settings.pseudonym_key())
+                if url and settings is not None
+                else TokenBucketLimiter(rate[0], rate[1], burst)
+            )
     app.state.rate_limiter = limiter
     app.add_middleware(HardeningMiddleware, limiter=limiter)
     if limiter is not None:

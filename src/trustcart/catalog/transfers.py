@@ -16,7 +16,7 @@ from trustcart.catalog.countries import in_eea
 if TYPE_CHECKING:
     from trustcart.catalog.model import DataMap, System
 
-TransferKind = Literal["flow", "system", "vendor", "recipient"]
+TransferKind = Literal["flow", "system", "vendor", "recipient", "subprocessor"]
 NOT_RECORDED = "safeguard: not recorded"
 
 

@@ -65,10 +65,17 @@ def closest(value: str, candidates: Iterable[str], n: int = 3) -> list[str]:
 # --- pydantic errors ------------------------------------------------------------------------
 
 
-def problems_from_pydantic(exc: PydanticValidationError, prefix: Path = ()) -> list[Problem]:
-    """Rewrite pydantic's errors as problems with the model's own vocabulary."""
+def problems_from_pydantic(
+    exc: PydanticValidationError, prefix: Path = (), *, model: type[BaseModel] | None = None
+) -> list[Problem]:
+    """Rewrite pydantic's errors as problems with the model's own vocabulary.
+
+    ``model`` is the root model the paths start from (for "did you mean" on unknown keys); the
+    data map by default.
+    """
     from trustcart.catalog.model import DataMap
 
+    root: type[BaseModel] = model or DataMap
     problems: list[Problem] = []
     for err in exc.errors():
         loc: Path = prefix + tuple(p for p in err["loc"] if p != "[key]")
@@ -80,9 +87,9 @@ def problems_from_pydantic(exc: PydanticValidationError, prefix: Path = ()) -> l
             message = f"missing required key {loc[-1]!r}"
         elif kind == "extra_forbidden":
             message = f"unknown key {loc[-1]!r}"
-            allowed = closest(str(loc[-1]), _field_names(DataMap, loc[:-1]), n=3)
+            allowed = closest(str(loc[-1]), _field_names(root, loc[:-1]), n=3)
             if not allowed:
-                allowed = sorted(_field_names(DataMap, loc[:-1]))
+                allowed = sorted(_field_names(root, loc[:-1]))
         elif kind == "enum":
             options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
             message = f"invalid value {given!r}: expected one of {', '.join(options)}"

@@ -15,20 +15,25 @@ from typer import _click  # typer vendors click; its Context is the one passed h
 from typer.core import TyperGroup
 
 from trustcart.cli import (
+    aia,
     audit,
     catalog,
     consent,
     db,
     demo,
+    dpia,
     gateway,
     keys,
     ledger,
     privacy,
+    records,
     rights,
     rules,
     scan,
     serve,
+    transfers,
     users,
+    vendors,
 )
 from trustcart.cli._common import err_console, report_error
 from trustcart.errors import TrustCartError
@@ -106,6 +111,11 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(users.app, name="users")
 app.add_typer(privacy.app, name="privacy")
 app.add_typer(rules.app, name="rules")
+app.add_typer(records.app, name="records")
+app.add_typer(vendors.app, name="vendors")
+app.add_typer(transfers.app, name="transfers")
+app.add_typer(dpia.app, name="dpia")
+app.add_typer(aia.app, name="aia")
 app.add_typer(rights.app, name="rights")
 app.add_typer(rights.retention_app, name="retention")
 

@@ -62,14 +62,20 @@ def scan(
         bool,
         typer.Option("--record", help="Keep this scan as a point of the dashboard's score trend."),
     ] = False,
+    on: Annotated[
+        str | None,
+        typer.Option("--on", help="Judge expiry and due dates on this day (YYYY-MM-DD)."),
+    ] = None,
 ) -> None:
     """Compliance scan: findings with rule and fix; exit 1 at or above --fail-on, 2 on errors."""
+    from trustcart.cli.vendors import parse_day
     from trustcart.compliance import scan as run_scan
     from trustcart.compliance import table_rows, to_html, to_json
     from trustcart.compliance.render import to_sarif_text
 
+    day = parse_day(on)
     with open_workspace(ctx) as ws:
-        result = run_scan(ws, areas=area or None)
+        result = run_scan(ws, areas=area or None, on=day)
         if record:
             from trustcart.compliance import record_scan
 

@@ -17,16 +17,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, runtime_checkable
 
 from trustcart.compliance.finding import Finding, Severity, finding_id
 from trustcart.errors import ValidationError
 
 if TYPE_CHECKING:
+    from trustcart.assessments.records import Records
     from trustcart.catalog import DataMap, Sensitivity
     from trustcart.rules import Jurisdiction, Rules
     from trustcart.store import Store
+
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -34,18 +39,46 @@ class CheckContext:
     """What checks read: the data map, the rule pack and (for ledger checks) the store.
 
     ``store`` is ``None`` when scanning a bare :class:`DataMap` (tests, a manifest before it is
-    loaded); checks that need the workspace's tables then find nothing to report.
+    loaded); checks that need the workspace's tables then find nothing to report. ``records``
+    (vendors, DPIAs, AIAs) are read from the store unless given; ``on`` is the day expiry dates
+    are judged against (today by default), so a scan can be replayed for a past or future day.
     """
 
     datamap: DataMap
     rules: Rules
     store: Store | None = None
+    records: Records | None = None
+    on: date | None = None
     _resolved: dict[str, Jurisdiction] = field(default_factory=dict, repr=False)
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def memo(self, name: str, compute: Callable[[], _T]) -> _T:
+        """``compute()`` once per scan under ``name``: checks of one area share a derivation
+        (e.g. the transfer assessments) without recomputing it."""
+        if name not in self._memo:
+            self._memo[name] = compute()
+        return cast(_T, self._memo[name])
 
     @cached_property
     def sensitivity(self) -> Sensitivity:
         """Derived sensitivity of every field (computed once per scan)."""
         return self.datamap.sensitivity(self.rules)
+
+    @cached_property
+    def registry(self) -> Records:
+        """Vendor, DPIA and AIA records: given, else the store's latest, else none."""
+        from trustcart.assessments.records import Records, load_records
+
+        if self.records is not None:
+            return self.records
+        return load_records(self.store) if self.store is not None else Records()
+
+    @property
+    def today(self) -> date:
+        """The day the scan judges dates against."""
+        from trustcart.clock import utcnow
+
+        return self.on or utcnow().date()
 
     @property
     def served(self) -> list[str]:

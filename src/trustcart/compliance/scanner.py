@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from typing import TYPE_CHECKING
 
 from trustcart.clock import utcnow
@@ -10,6 +11,7 @@ from trustcart.compliance.finding import Finding, ScanResult
 from trustcart.compliance.registry import CheckContext, select_checks
 
 if TYPE_CHECKING:
+    from trustcart.assessments.records import Records
     from trustcart.catalog import DataMap
     from trustcart.rules import Rules
     from trustcart.workspace import Workspace
@@ -31,12 +33,16 @@ def run_checks(ctx: CheckContext, *, areas: Iterable[str] | None = None) -> Scan
 
 
 def scan(
-    workspace: Workspace, *, areas: Iterable[str] | None = None, rules: Rules | None = None
+    workspace: Workspace,
+    *,
+    areas: Iterable[str] | None = None,
+    rules: Rules | None = None,
+    on: date | None = None,
 ) -> ScanResult:
     """Scan a workspace: its data map, consent ledger, notices, audits and model registry.
 
     Findings are sorted most severe first; ``areas`` limits the scan to those areas
-    (``ValidationError`` for an unknown one).
+    (``ValidationError`` for an unknown one); ``on`` is the day dates are judged against.
     """
     from trustcart.catalog.repository import load_datamap
     from trustcart.rules import load_rules
@@ -45,15 +51,27 @@ def scan(
         datamap=load_datamap(workspace.store),
         rules=rules if rules is not None else load_rules(),
         store=workspace.store,
+        on=on,
     )
     return run_checks(ctx, areas=areas)
 
 
 def scan_datamap(
-    datamap: DataMap, *, areas: Iterable[str] | None = None, rules: Rules | None = None
+    datamap: DataMap,
+    *,
+    areas: Iterable[str] | None = None,
+    rules: Rules | None = None,
+    records: Records | None = None,
+    on: date | None = None,
 ) -> ScanResult:
-    """Scan a data map alone (no ledger, audits or models): e.g. a manifest in a pull request."""
+    """Scan a data map alone (no ledger, audits or models): e.g. a manifest in a pull request,
+    with the records manifest (vendors, DPIAs, AIAs) when given."""
     from trustcart.rules import load_rules
 
-    ctx = CheckContext(datamap=datamap, rules=rules if rules is not None else load_rules())
+    ctx = CheckContext(
+        datamap=datamap,
+        rules=rules if rules is not None else load_rules(),
+        records=records,
+        on=on,
+    )
     return run_checks(ctx, areas=areas)

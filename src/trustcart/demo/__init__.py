@@ -12,9 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from trustcart.config import CONFIG_FILE
 from trustcart.workspace import Workspace
+
+if TYPE_CHECKING:
+    from trustcart.catalog import DataMap
+    from trustcart.demo.fairness import FairnessDemo
 
 Echo = Callable[[str], None]
 
@@ -22,6 +27,11 @@ Echo = Callable[[str], None]
 def example_manifest() -> Path:
     """Path of the packaged StyleSense data map (also ``examples/shop.yaml`` in the repo)."""
     return Path(str(resources.files("trustcart.demo") / "data" / "shop.yaml"))
+
+
+def example_records() -> Path:
+    """Path of the packaged StyleSense records manifest (also ``examples/records.yaml``)."""
+    return Path(str(resources.files("trustcart.demo") / "data" / "records.yaml"))
 
 
 @dataclass
@@ -33,6 +43,7 @@ class DemoResult:
     summary: str = ""
     ledgers_ok: bool = False
     seconds: float = 0.0
+    fairness: FairnessDemo | None = None  # set by the personalised-prices step
 
 
 def run_demo(
@@ -72,6 +83,8 @@ def run_demo(
             echo("")
         reports = ws.root / "reports"
         reports.mkdir(exist_ok=True)
+        with step("vendors, DPIAs and algorithmic impact assessments"):
+            _records_step(ws, dm, reports, result, echo)
         with step("record of processing (GDPR Art. 30)"):
             for fmt, ext in (("markdown", "md"), ("html", "html"), ("csv", "csv")):
                 path = reports / f"ropa.{ext}"
@@ -94,16 +107,15 @@ def run_demo(
             consent = run_consent_step(ws, reports, echo, customers=customers, seed=seed)
             if consent.proof is not None:
                 result.reports[consent.proof.name] = consent.proof
+        with step("personalised prices: audit by neighbourhood, proxy found and blocked"):
+            from trustcart.demo.fairness import run_fairness_step
+
+            result.fairness = run_fairness_step(ws, reports, echo)
         with step("data subject rights (access, erasure, retention)"):
             from trustcart.demo.rights import run_rights_step
 
             for name, path in run_rights_step(ws, reports, echo, customers=customers).items():
                 result.reports[name] = path
-        with step("fairness audit of targeted offers"):
-            from trustcart.demo.fairness import run_fairness_step
-
-            run_fairness_step(ws, reports, echo, customers=customers, seed=seed)
-            result.reports["fairness-offers.html"] = reports / "fairness-offers.html"
         with step("compliance scan"):
             from trustcart.compliance import record_scan, scan, to_html
             from trustcart.compliance.render import to_sarif_text
@@ -137,6 +149,48 @@ def run_demo(
         "(API docs: /docs)"
     )
     return result
+
+
+def _records_step(
+    ws: Workspace, dm: DataMap, reports: Path, result: DemoResult, echo: Echo
+) -> None:
+    """Load the records manifest, print vendor risk and DPIA screening, export one DPIA."""
+    from trustcart.assessments import (
+        load_records,
+        load_records_file,
+        render_dpia,
+        save_records,
+        screen_datamap,
+        screen_purpose,
+    )
+    from trustcart.clock import utcnow
+    from trustcart.rules import load_rules
+    from trustcart.vendors import vendor_risk
+
+    path = example_records()
+    saved = save_records(ws.store, load_records_file(path), actor="demo")
+    echo(
+        f"    {path.name}: {len(saved.created)} created, {len(saved.updated)} new version(s), "
+        f"{saved.unchanged} unchanged"
+    )
+    records = load_records(ws.store)
+    rules = load_rules()
+    today = utcnow().date()
+    for v in records.vendors:
+        risk = vendor_risk(v, rules, on=today, checklist=records.dpa_checklist, datamap=dm)
+        echo(f"    vendor {v.name} ({v.country}): risk {risk.score} ({risk.band})")
+    covered = {p for d in records.dpias for p in d.purposes}
+    for s in screen_datamap(dm, rules, records.screenings):
+        if s.required:
+            state = "DPIA on file" if s.purpose in covered else "DPIA MISSING"
+            echo(f"    {s.purpose}: {s.count} WP248 criteria met -> DPIA required ({state})")
+    dpia = records.dpia("dpia-pricing")
+    if dpia is not None:
+        screenings = [screen_purpose(dm, rules, p, records.screening(p)) for p in dpia.purposes]
+        for fmt, ext in (("markdown", "md"), ("html", "html")):
+            out = reports / f"dpia-pricing.{ext}"
+            out.write_text(render_dpia(dpia, rules, fmt, screenings))  # type: ignore[arg-type]
+            result.reports[out.name] = out
 
 
 class _Stepper:

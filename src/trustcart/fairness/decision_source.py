@@ -1,12 +1,14 @@
 """The workspace decision log as an audit source (``trustcart audit decisions …``).
 
 Reads only the clear columns of the ``decisions`` copy table — ``kind``, ``output`` (JSON),
-``jurisdiction``, ``model``, ``personalised``, ``created_at`` — never the subject key, so an
-audit sees no one and keeps working after crypto-shredding. Every read of that table lives in
-this module (one place to adapt when the table changes).
+``jurisdiction``, ``model``, ``personalised``, ``group``, ``created_at`` — never the subject
+key, so an audit sees no one and keeps working after crypto-shredding. Every read of that
+table lives in this module (one place to adapt when the table changes).
 
 Columns the audit sees (one row per decision; fields a kind does not have are NULL):
-``kind``, ``model``, ``jurisdiction``, ``personalised`` (bool), ``created_at``, ``month``
+``kind``, ``model``, ``jurisdiction``, ``personalised`` (bool), ``fairness_group`` (the group
+the gateway's guardrails used, from the request context, e.g. a neighbourhood band),
+``created_at``, ``month``
 (``YYYY-MM``), ``answered_by``, ``currency``, ``price``, ``list_price``, ``proposed_price``,
 ``model_adjustment``, ``price_ratio`` (price / list price), ``offered`` (offer decisions: 1 if
 an offer was made, else 0) and ``score``.
@@ -44,6 +46,7 @@ _SCHEMA = pa.schema(
         ("model", pa.string()),
         ("jurisdiction", pa.string()),
         ("personalised", pa.bool_()),
+        ("fairness_group", pa.string()),
         ("created_at", pa.timestamp("us", tz="UTC")),
         ("month", pa.string()),
         *((f, pa.string()) for f in _TEXTS),
@@ -87,6 +90,7 @@ def _pg_sql(kind: str | None) -> str:
         rows.c.model,
         rows.c.jurisdiction,
         rows.c.personalised,
+        rows.c.group.label("fairness_group"),
         rows.c.created_at,
         func.to_char(func.timezone("UTC", rows.c.created_at), "YYYY-MM").label("month"),
         *(o[f].astext.label(f) for f in _TEXTS),
@@ -114,6 +118,7 @@ def _sqlite_select(kind: str | None) -> Select[Any]:
         rows.c.model,
         rows.c.jurisdiction,
         rows.c.personalised,
+        rows.c.group.label("fairness_group"),
         rows.c.created_at,
         *(j(f).label(f) for f in _TEXTS),
         *(j(f).label(f) for f in _FLOATS),
@@ -149,7 +154,15 @@ def _open_sqlite(store: Store, kind: str | None, description: str) -> Source:
             cols: dict[str, list[Any]] = {name: [] for name in _SCHEMA.names}
             for r in rows:
                 m = r._mapping
-                for name in ("kind", "model", "jurisdiction", "created_at", *_TEXTS, "offered"):
+                for name in (
+                    "kind",
+                    "model",
+                    "jurisdiction",
+                    "fairness_group",
+                    "created_at",
+                    *_TEXTS,
+                    "offered",
+                ):
                     cols[name].append(m[name])
                 cols["personalised"].append(bool(m["personalised"]))
                 for f in _FLOATS:

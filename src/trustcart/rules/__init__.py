@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from trustcart.rules.consent_table import consent_table_markdown
 from trustcart.rules.deadlines import add_business_days, add_months, due_date
+from trustcart.rules.diff import FindingChange, RuleChange, RulesDiff, diff_findings, diff_rules
 from trustcart.rules.entries import (
     AliasSet,
     ConsentRequirement,
@@ -55,6 +56,7 @@ __all__ = [
     "ConsentRequirement",
     "Duration",
     "DurationUnit",
+    "FindingChange",
     "GpcRule",
     "GrantWorth",
     "Jurisdiction",
@@ -72,13 +74,17 @@ __all__ = [
     "ResponseDeadline",
     "Right",
     "RightKind",
+    "RuleChange",
     "Rules",
+    "RulesDiff",
     "SensitiveCategory",
     "Sensitivity",
     "add_business_days",
     "add_months",
     "consent_table_markdown",
     "default_data_dir",
+    "diff_findings",
+    "diff_rules",
     "due_date",
     "load_rules",
 ]

@@ -19,9 +19,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from trustcart.errors import RulesError
+from trustcart.rules.assessment_rules import AiActRules, DpiaRules
 from trustcart.rules.entries import PurposeMapping, Text
 from trustcart.rules.jurisdiction import Jurisdiction
 from trustcart.rules.rules import Rules
+from trustcart.rules.transfer_rules import TransferRules
 
 PACK_FILE = "pack.yaml"
 _M = TypeVar("_M", bound=BaseModel)
@@ -35,6 +37,11 @@ class _Pack(BaseModel):
     rules_version: Text
     jurisdiction_files: tuple[Text, ...]
     purposes_file: Text
+    # Optional so that a pack written before these files existed still loads; the checks that
+    # need one report that the pack lacks it.
+    transfers_file: Text | None = None
+    dpia_file: Text | None = None
+    ai_act_file: Text | None = None
 
 
 class _Purposes(BaseModel):
@@ -120,11 +127,29 @@ def load_rules(path: Path | str | None = None) -> Rules:
         if p.data_use in seen_uses:
             _fail(pack.purposes_file, f"purposes[{i}].data_use", f"{p.data_use!r} mapped twice")
         seen_uses.add(p.data_use)
+    transfers = (
+        _validate(TransferRules, _read(root, pack.transfers_file), pack.transfers_file)
+        if pack.transfers_file
+        else None
+    )
+    dpia = (
+        _validate(DpiaRules, _read(root, pack.dpia_file), pack.dpia_file)
+        if pack.dpia_file
+        else None
+    )
+    ai_act = (
+        _validate(AiActRules, _read(root, pack.ai_act_file), pack.ai_act_file)
+        if pack.ai_act_file
+        else None
+    )
     try:
         return Rules(
             version=pack.rules_version,
             jurisdictions=jurisdictions,
             purposes=purposes.purposes,
+            transfers=transfers,
+            dpia=dpia,
+            ai_act=ai_act,
         )
     except (ValueError, pydantic.ValidationError) as exc:
         raise RulesError(

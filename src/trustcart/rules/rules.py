@@ -8,10 +8,12 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from trustcart.errors import RulesError
 from trustcart.rules._taxonomy import is_within, self_and_ancestors
+from trustcart.rules.assessment_rules import AiActRules, DpiaRules
 from trustcart.rules.entries import PurposeMapping, SensitiveCategory, Text
 from trustcart.rules.fallback import build_fallback
 from trustcart.rules.jurisdiction import Jurisdiction
 from trustcart.rules.kinds import PurposeType, Sensitivity
+from trustcart.rules.transfer_rules import TransferRules
 
 
 class Rules(BaseModel):
@@ -26,6 +28,9 @@ class Rules(BaseModel):
     version: Text
     jurisdictions: dict[str, Jurisdiction]
     purposes: tuple[PurposeMapping, ...]
+    transfers: TransferRules | None = None
+    dpia: DpiaRules | None = None
+    ai_act: AiActRules | None = None
 
     _by_alias: dict[str, str] = PrivateAttr(default_factory=dict)
     _sensitive_keys: frozenset[str] = PrivateAttr(default=frozenset())
@@ -70,6 +75,24 @@ class Rules(BaseModel):
             cached = build_fallback(wanted, list(self.jurisdictions.values()), self.version)
             self._fallbacks[wanted] = cached
         return cached
+
+    def require_transfers(self) -> TransferRules:
+        """The transfer rules, or :class:`RulesError` when this pack has none."""
+        if self.transfers is None:
+            raise RulesError(f"rule pack {self.version} has no transfers file (transfers_file)")
+        return self.transfers
+
+    def require_dpia(self) -> DpiaRules:
+        """The DPIA screening rules, or :class:`RulesError` when this pack has none."""
+        if self.dpia is None:
+            raise RulesError(f"rule pack {self.version} has no DPIA file (dpia_file)")
+        return self.dpia
+
+    def require_ai_act(self) -> AiActRules:
+        """The EU AI Act rules, or :class:`RulesError` when this pack has none."""
+        if self.ai_act is None:
+            raise RulesError(f"rule pack {self.version} has no AI Act file (ai_act_file)")
+        return self.ai_act
 
     def sensitivity_of(self, data_category: str) -> Sensitivity:
         """Coarse sensitivity of a fideslang data category.

@@ -321,6 +321,22 @@ class SubjectKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class ComplianceRecord(Base):
+    """One version of a compliance record (vendor, DPIA, screening, AIA) as canonical JSON.
+
+    Versions are appended, never updated: the DPIA a DPO signed stays readable after it changes.
+    """
+
+    __tablename__ = "compliance_records"
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    body_hash: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class DashboardUser(Base):
     """A person who logs in to the DPO dashboard: a role from the governance model and an
     Argon2id hash of the password (never the password)."""

@@ -1,25 +1,45 @@
-"""Built-in checks, one module per area; importing this package registers them all."""
+"""Built-in checks, one module per check (or small family); importing this registers them."""
 
 from trustcart.compliance.checks import (
+    aia,
     catalog,
     consent,
+    dpia_missing,
+    dpia_record,
     fairness,
     gateway,
     notices,
     rights,
     sensitive,
+    transfer_derogations,
+    transfer_localisation,
+    transfer_safeguards,
     transfers,
+    vendor_audit,
+    vendor_certifications,
+    vendor_dpa,
+    vendor_registry,
     vendors,
 )
 
 __all__ = [
+    "aia",
     "catalog",
     "consent",
+    "dpia_missing",
+    "dpia_record",
     "fairness",
     "gateway",
     "notices",
     "rights",
     "sensitive",
+    "transfer_derogations",
+    "transfer_localisation",
+    "transfer_safeguards",
     "transfers",
+    "vendor_audit",
+    "vendor_certifications",
+    "vendor_dpa",
+    "vendor_registry",
     "vendors",
 ]

@@ -73,7 +73,11 @@ def model_proxy_feature(ctx: CheckContext) -> Iterator[Issue]:
     proxies = list_proxies(ctx.store)
     if not proxies:
         return
-    for m in list_models(ctx.store):
+    latest: dict[str, Any] = {}
+    for m in list_models(ctx.store):  # only the newest version of each model is served
+        if m.name not in latest or m.created_at > latest[m.name].created_at:
+            latest[m.name] = m
+    for m in latest.values():
         for feat in m.features:
             name = str(feat.get("name"))
             proxy = proxies.get(name)

@@ -46,6 +46,10 @@ class FileConnector(Connector):
         path = Path(expand_env(raw, f"dataset {dataset.key!r} connector path"))
         self.path = path if path.is_absolute() else root / path
         self.format = "csv" if self.path.suffix.lower() == ".csv" else "parquet"
+        self._db: duckdb.DuckDBPyConnection | None = None
+        self._schemas: dict[tuple[str, int, int], dict[str, str]] = {}
+        #: (path, mtime, size) -> column -> [(min, max)] per row group, from the Parquet footer
+        self._stats: dict[tuple[str, int, int], dict[str, list[tuple[str, str]]]] = {}
 
     # -- reading -----------------------------------------------------------------------------
     def files(self) -> list[Path]:
@@ -65,9 +69,73 @@ class FileConnector(Connector):
         extra = ", filename=true" if filename else ""
         return f"read_parquet({listed}{extra})"
 
+    @staticmethod
+    def _stamp(path: Path) -> tuple[str, int, int]:
+        st = path.stat()
+        return str(path), st.st_mtime_ns, st.st_size
+
     def _schema(self, con: duckdb.DuckDBPyConnection, files: list[Path]) -> dict[str, str]:
-        rows = con.execute(f"DESCRIBE SELECT * FROM {self._reader(files[:1])}").fetchall()
-        return {str(r[0]): str(r[1]) for r in rows}
+        """Column -> DuckDB type, cached until the file changes."""
+        stamp = self._stamp(files[0])
+        cached = self._schemas.get(stamp)
+        if cached is None:
+            rows = con.execute(f"DESCRIBE SELECT * FROM {self._reader(files[:1])}").fetchall()
+            cached = self._schemas[stamp] = {str(r[0]): str(r[1]) for r in rows}
+        return cached
+
+    def _candidates(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        files: list[Path],
+        ids: Identities,
+        schema: Mapping[str, str],
+    ) -> list[Path]:
+        """The Parquet files whose footer statistics allow one of the identifiers.
+
+        Why: an export is usually sorted or partitioned by customer, so one person lives in one
+        file; reading every footer once (cached until the file changes) lets a search open only
+        that file instead of all of them.
+        """
+        if self.format == "csv":
+            # a CSV has no statistics, but a byte search is ~50x cheaper than parsing it: a
+            # file that does not contain any identifier's text cannot hold the person
+            needles = [v.encode() for vs in self.matches(ids).values() for v in vs]
+            out_csv = []
+            for f in files:
+                data = f.read_bytes()
+                if any(n in data for n in needles):
+                    out_csv.append(f)
+            return out_csv
+        if len(files) == 1:
+            return files
+        wanted = {c: v for c, v in self.matches(ids).items() if "VARCHAR" in schema.get(c, "")}
+        if len(wanted) != len(self.matches(ids)):
+            return files  # numeric or unknown columns: no pruning, stay correct
+        stamps = {f: self._stamp(f) for f in files}
+        missing = [f for f in files if stamps[f] not in self._stats]
+        if missing:
+            listed = "[" + ", ".join(_lit(p) for p in missing) + "]"
+            rows = con.execute(
+                "SELECT file_name, path_in_schema, stats_min_value, stats_max_value "
+                f"FROM parquet_metadata({listed})"
+            ).fetchall()
+            by_file: dict[str, dict[str, list[tuple[str, str]]]] = {}
+            for name, column, lo, hi in rows:
+                by_file.setdefault(str(name), {}).setdefault(str(column), []).append((lo, hi))
+            for f in missing:
+                self._stats[stamps[f]] = by_file.get(str(f), {})
+        out = []
+        for f in files:
+            stats = self._stats[stamps[f]]
+            for column, values in wanted.items():
+                ranges = stats.get(column)
+                if ranges is None or any(
+                    lo is None or hi is None or any(lo <= v <= hi for v in values)
+                    for lo, hi in ranges
+                ):
+                    out.append(f)
+                    break
+        return out
 
     def _where(self, ids: Identities, schema: Mapping[str, str]) -> tuple[str, list[Any]] | None:
         parts: list[str] = []
@@ -93,7 +161,15 @@ class FileConnector(Connector):
         return " OR ".join(parts), params
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        return duckdb.connect(":memory:", config={"threads": 2})
+        """A cursor on this connector's in-memory DuckDB (opening one costs ~20 ms)."""
+        if self._db is None:
+            self._db = duckdb.connect(":memory:", config={"threads": 2})
+        return self._db.cursor()
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     def find(self, ids: Identities) -> Found:
         files = self.files()
@@ -111,8 +187,11 @@ class FileConnector(Connector):
                 if tz
                 else ""
             )
+            cands = self._candidates(con, files, ids, schema)
+            if not cands:
+                return Found(self.key, [])
             cur = con.execute(
-                f"SELECT {star} FROM {self._reader(files)} WHERE {where[0]}", where[1]
+                f"SELECT {star} FROM {self._reader(cands)} WHERE {where[0]}", where[1]
             )
             names = [d[0] for d in cur.description or []]
             rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
@@ -122,6 +201,8 @@ class FileConnector(Connector):
         self, con: duckdb.DuckDBPyConnection, files: list[Path], where: tuple[str, list[Any]]
     ) -> dict[Path, int]:
         """File -> rows matching, for the files that hold any (only those get rewritten)."""
+        if not files:
+            return {}
         if self.format == "csv":
             n = con.execute(
                 f"SELECT count(*) FROM {self._reader(files)} WHERE {where[0]}", where[1]
@@ -138,11 +219,17 @@ class FileConnector(Connector):
         files = self.files()
         if not files:
             return 0
+        if self.format == "csv":
+            found = self._csv_lines(files[0], ids)
+            if found is not None:
+                return len(found[1])
         with self._connect() as con:
-            where = self._where(ids, self._schema(con, files))
-            if where is None:
+            schema = self._schema(con, files)
+            where = self._where(ids, schema)
+            cands = self._candidates(con, files, ids, schema)
+            if where is None or not cands:
                 return 0
-            return sum(self._files_with(con, files, where).values())
+            return sum(self._files_with(con, cands, where).values())
 
     # -- rewriting ---------------------------------------------------------------------------
     def _projection(self, schema: Mapping[str, str], cond: str) -> tuple[str, list[str]]:
@@ -222,15 +309,87 @@ class FileConnector(Connector):
             change.rows_changed += n
         change.fields_changed = sorted(fields)
         if hits:
-            change.note = f"rewrote {len(hits)} of {len(files)} file(s)"
+            change.note = f"rewrote {len(hits)} file(s)"
         return change
+
+    def _csv_lines(self, file: Path, ids: Identities) -> tuple[bytes, list[tuple[int, int]]] | None:
+        """(content, [(start, end) of each matching record]) for a CSV without any quote.
+
+        Why: rewriting a large CSV through a parser costs ~2 µs a row; a file with no quote
+        character has exactly one record per line, so the person's lines can be found with a
+        byte search and cut out with one copy, a hundred times faster. Any quote in the file
+        (a field could then hold a newline) makes this return None and the parser is used.
+        """
+        data = file.read_bytes()
+        if b'"' in data:
+            return None
+        header_end = data.find(b"\n")
+        header = data[: header_end if header_end >= 0 else len(data)].rstrip(b"\r").split(b",")
+        wanted: dict[int, set[bytes]] = {}
+        for column, values in self.matches(ids).items():
+            if column.encode() not in header:
+                return None
+            wanted[header.index(column.encode())] = {v.encode() for v in values}
+        spans: list[tuple[int, int]] = []
+        seen: set[int] = set()
+        for needles in wanted.values():
+            for needle in needles:
+                pos = data.find(needle, header_end + 1)
+                while pos >= 0:
+                    start = data.rfind(b"\n", 0, pos) + 1
+                    end = data.find(b"\n", pos)
+                    end = len(data) if end < 0 else end + 1
+                    if start not in seen:
+                        cells = data[start:end].rstrip(b"\r\n").split(b",")
+                        if any(i < len(cells) and cells[i] in wanted[i] for i in wanted):
+                            spans.append((start, end))
+                            seen.add(start)
+                    pos = data.find(needle, end)
+        return data, sorted(spans)
+
+    def _csv_fast_delete(self, file: Path, ids: Identities) -> int | None:
+        """Delete the person's lines from a quote-free CSV (see :meth:`_csv_lines`)."""
+        found = self._csv_lines(file, ids)
+        if found is None:
+            return None
+        data, spans = found
+        if not spans:
+            return 0
+        parts, prev = [], 0
+        for start, end in spans:
+            parts.append(data[prev:start])
+            prev = end
+        parts.append(data[prev:])
+        tmp = file.with_name(f".{file.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(b"".join(parts))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, file)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return len(spans)
 
     def erase(self, ids: Identities) -> Change:
         files = self.files()
+        if self.format == "csv" and self.strategy == "delete" and files:
+            n = self._csv_fast_delete(files[0], ids)
+            if n is not None:
+                change = Change(self.key, "erase", self.kind, strategy=self.strategy)
+                change.rows_found = change.rows_changed = n
+                if n:
+                    change.note = "rewrote 1 file(s)"
+                return change
         with self._connect() as con:
             schema = self._schema(con, files) if files else {}
             where = self._where(ids, schema) if files else None
-            return self._change("erase", where, con, files, schema)
+            cands = self._candidates(con, files, ids, schema) if where else []
+            change = self._change("erase", where, con, cands, schema)
+            if change.note and change.note.startswith("rewrote"):
+                change.note += f" (of {len(files)})"
+            return change
 
     def rectify(self, ids: Identities, changes: Mapping[str, Any]) -> Change:
         files = self.files()
@@ -243,7 +402,7 @@ class FileConnector(Connector):
                 change.status = "skipped"
                 change.note = "nothing of the request is held here"
                 return change
-            hits = self._files_with(con, files, where)
+            hits = self._files_with(con, self._candidates(con, files, ids, schema), where)
             change.rows_found = sum(hits.values())
             for file in hits:
                 tmp = file.with_name(f".{file.name}.{secrets.token_hex(4)}.tmp")

@@ -1,7 +1,7 @@
 """Data-subject rights: requests, their open identifiers, one-time codes, outbox, tasks, packages.
 
 Revision ID: 0008
-Revises: 0005_subject_keys
+Revises: 0006_vendors
 Create Date: 2026-11-25
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0005_subject_keys"
+down_revision = "0006_vendors"
 branch_labels = None
 depends_on = None
 
