@@ -103,6 +103,9 @@ def main() -> None:
                 "dashboard-fairness": "/fairness",
                 "dashboard-rights": "/rights?view=all",
                 "dashboard-governance": "/governance",
+                "dashboard-vendors": "/vendors",
+                "dashboard-assessments": "/assessments",
+                "dashboard-transfers": "/transfers",
             }.items():
                 page.goto(base + path)
                 page.screenshot(path=str(args.out / f"{name}.png"), full_page=True)

@@ -445,4 +445,77 @@ def test_object_links() -> None:
     assert object_path(
         "model:pricing@3",
     ).startswith("/decisions?model=pricing")
-    assert object_path("vendor_unknown_kind:x") is None
+    assert object_path("vendor:mailpilot") == "/vendors/mailpilot"
+    assert object_path("dpia:dpia-pricing") == "/assessments#dpia-dpia-pricing"
+    assert object_path("unknown_kind:x") is None
+
+
+# --- vendors, assessments, transfers ------------------------------------------------------------
+
+
+@pytest.fixture
+def with_records(shop: Workspace) -> Workspace:
+    from trustcart.assessments import load_records_file, save_records
+
+    records = load_records_file(EXAMPLE_SHOP.parent / "records.yaml")
+    first = records.dpias[0].model_copy(update={"sign_off": None})
+    records = records.model_copy(update={"dpias": [first, *records.dpias[1:]]})
+    save_records(shop.store, records)
+    create_user(shop.store, username="ana", role="analyst", password=PASSWORD)
+    return shop
+
+
+def test_vendor_and_transfer_pages_show_the_library_figures(
+    client: TestClient, with_records: Workspace
+) -> None:
+    from trustcart.assessments import load_records
+    from trustcart.catalog.repository import load_datamap
+    from trustcart.rules import load_rules
+    from trustcart.transfers import assess_transfers
+    from trustcart.vendors import vendor_risk
+
+    login(client, "dpo")
+    records = load_records(with_records.store)
+    dm, rules, today = load_datamap(with_records.store), load_rules(), utcnow().date()
+    listing = client.get("/dashboard/vendors").text
+    for v in records.vendors:
+        assert v.name in listing
+        risk = vendor_risk(v, rules, on=today, checklist=records.dpa_checklist, datamap=dm)
+        page = client.get(f"/dashboard/vendors/{v.key}").text
+        assert f"Risk {risk.score}" in page
+        for factor in risk.factors:
+            assert factor.reason.split("(")[0].strip()[:30] in page.replace("&#39;", "'")
+    assessed = assess_transfers(dm, rules, vendors=records.vendors, on=today)
+    html = client.get("/dashboard/transfers").text
+    assert f"{len(assessed)} transfer(s)" in html
+    overview = client.get("/dashboard/").text
+    signed = sum(1 for d in records.dpias if d.signed_off)
+    assert re.search(rf'id="dpias-signed">{signed}<', overview)
+
+
+def test_dpo_signs_a_dpia_off_and_an_analyst_cannot(
+    client: TestClient, with_records: Workspace
+) -> None:
+    from trustcart.assessments import load_records
+
+    (key,) = [d.key for d in load_records(with_records.store).dpias if not d.signed_off]
+    login(client, "ana")
+    page = client.get("/dashboard/assessments")
+    assert page.status_code == 200 and "Sign off" not in page.text
+    r = client.post(f"/dashboard/assessments/dpia/{key}/sign", data={"csrf": _csrf(page.text)})
+    assert r.status_code == 403
+    assert not load_records(with_records.store).dpia(key).signed_off  # type: ignore[union-attr]
+    client.cookies.clear()
+    login(client, "dpo")
+    page = client.get("/dashboard/assessments")
+    assert "Sign off" in page.text
+    r = client.post(
+        f"/dashboard/assessments/dpia/{key}/sign",
+        data={"csrf": _csrf(page.text), "opinion": "Proceed; review the measures in a year."},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    dpia = load_records(with_records.store).dpia(key)
+    assert dpia is not None and dpia.signed_off and dpia.sign_off is not None
+    assert dpia.sign_off.by == "dpo" and dpia.sign_off.role == "dpo"
+    assert dpia.dpo_opinion is not None and dpia.dpo_opinion.text.startswith("Proceed")

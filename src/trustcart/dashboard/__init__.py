@@ -11,14 +11,17 @@ Library parts: :func:`build_overview` (the posture as data), :mod:`~trustcart.da
 
 from __future__ import annotations
 
+from trustcart.dashboard import records_pages as _records_pages  # noqa: F401 - registers routes
 from trustcart.dashboard.charts import Bar, Series, bar_chart, line_chart, paired_bars
 from trustcart.dashboard.links import object_path
 from trustcart.dashboard.overview import (
     SECTIONS,
+    AssessmentStatus,
     ConsentTrend,
     Overview,
     RateRow,
     VendorAttention,
+    assessment_status,
     build_overview,
     consent_trends,
     findings_by_area,
@@ -29,12 +32,14 @@ from trustcart.dashboard.pages import router
 
 __all__ = [
     "SECTIONS",
+    "AssessmentStatus",
     "Bar",
     "ConsentTrend",
     "Overview",
     "RateRow",
     "Series",
     "VendorAttention",
+    "assessment_status",
     "bar_chart",
     "build_overview",
     "consent_trends",

@@ -30,6 +30,10 @@ def object_path(obj: str) -> str | None:
             key, _, field = key.partition(".field:")
             anchor = f"#field-{quote(field, safe='')}"
         return f"/datamap/{kind}/{quote(key, safe='')}{anchor}"
+    if kind == "vendor":
+        return f"/vendors/{quote(key, safe='')}"
+    if kind in ("dpia", "aia"):
+        return f"/assessments#{kind}-{quote(key, safe='')}"
     if kind == "rights_request":
         return f"/rights/{quote(key, safe='')}"
     if kind == "fairness_audit":

@@ -78,6 +78,7 @@ class Overview:
     rights_due_soon: list[RightsRequest] = field(default_factory=list)
     rights_overdue: list[RightsRequest] = field(default_factory=list)
     latest_audit: dict[str, Any] | None = None
+    assessments: AssessmentStatus | None = None
 
 
 def findings_by_area(result: ScanResult) -> dict[str, dict[str, int]]:
@@ -90,23 +91,69 @@ def findings_by_area(result: ScanResult) -> dict[str, dict[str, int]]:
 
 
 def vendors_needing_attention(ws: Workspace, result: ScanResult) -> list[VendorAttention]:
-    """Vendor-run systems named by a finding of the vendors or transfers checks."""
+    """Vendors (registry records, or vendor-run systems of the data map) named by a finding of
+    the vendors or transfers checks."""
+    from trustcart.assessments import load_records
     from trustcart.catalog.repository import load_datamap
 
     dm = load_datamap(ws.store)
+    records = load_records(ws.store)
     by_object: dict[str, list[str]] = defaultdict(list)
     for f in result.findings:
-        if f.area in ("vendors", "transfers") and f.object.startswith("system:"):
+        if f.area in ("vendors", "transfers") and f.object.startswith(("system:", "vendor:")):
             by_object[f.object].append(f.id)
     out = []
     for obj, ids in sorted(by_object.items()):
-        system = dm.system(obj.split(":", 1)[1])
+        kind, key = obj.split(":", 1)
+        if kind == "vendor":
+            record = records.vendor(key)
+            if record is not None:
+                runs = ", ".join(record.systems + record.recipients) or "no mapped system"
+                out.append(VendorAttention(obj, runs, record.name, record.country, ids))
+            continue
+        system = dm.system(key)
         if system is None or system.vendor is None:
             continue
         out.append(
             VendorAttention(obj, system.name, system.vendor.name, system.vendor.country, ids)
         )
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class AssessmentStatus:
+    """How many DPIAs and AIAs exist and how many are signed off / approved."""
+
+    dpias: int
+    dpias_signed: int
+    dpias_review_due: int
+    dpia_required_without_record: list[str]
+    aias: int
+    aias_approved: int
+
+
+def assessment_status(ws: Workspace, today: date) -> AssessmentStatus:
+    """DPIA and AIA status from the stored records and the DPIA screening of the data map."""
+    from trustcart.assessments import load_records, screen_datamap
+    from trustcart.catalog.repository import load_datamap
+    from trustcart.rules import load_rules
+
+    records = load_records(ws.store)
+    dm = load_datamap(ws.store)
+    covered = {p for d in records.dpias for p in d.purposes}
+    required = [
+        s.purpose
+        for s in screen_datamap(dm, load_rules(), records.screenings)
+        if s.required and s.purpose not in covered
+    ]
+    return AssessmentStatus(
+        dpias=len(records.dpias),
+        dpias_signed=sum(1 for d in records.dpias if d.signed_off),
+        dpias_review_due=sum(1 for d in records.dpias if d.review_by and d.review_by < today),
+        dpia_required_without_record=required,
+        aias=len(records.aias),
+        aias_approved=sum(1 for a in records.aias if a.approved),
+    )
 
 
 def rate_rows(rates: Iterable[dict[str, Any]]) -> list[RateRow]:
@@ -160,6 +207,7 @@ def build_overview(
         ov.by_area = findings_by_area(ov.scan)
         ov.trend = scan_history(ws.store)
         ov.vendors = vendors_needing_attention(ws, ov.scan)
+        ov.assessments = assessment_status(ws, ov.today)
     if "consent" in wanted:
         from trustcart.consent import consent_rates
 

@@ -49,6 +49,9 @@ NAV: tuple[tuple[str, str, Scope | None], ...] = (
     ("/decisions", "Decisions", Scope.DECISIONS_READ),
     ("/fairness", "Fairness audits", Scope.FAIRNESS_READ),
     ("/rights", "Rights requests", Scope.RIGHTS_READ),
+    ("/vendors", "Vendors", Scope.COMPLIANCE_READ),
+    ("/assessments", "Assessments", Scope.COMPLIANCE_READ),
+    ("/transfers", "Transfers", Scope.COMPLIANCE_READ),
     ("/governance", "Governance", Scope.KEYS_ADMIN),
     ("/governance/concerns", "Concerns", Scope.CONCERNS_READ),
 )

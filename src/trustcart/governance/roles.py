@@ -31,6 +31,7 @@ class Scope(StrEnum):
     COMPLIANCE_READ = "compliance:read"
     FAIRNESS_READ = "fairness:read"
     CONCERNS_READ = "concerns:read"
+    ASSESSMENTS_SIGN = "assessments:sign"
 
 
 class Role(StrEnum):
