@@ -25,7 +25,9 @@ DEFAULT_DB_FILE = "trustcart.db"
 DEFAULT_SECRET_FILE = "secret.key"  # noqa: S105 - a file name, not a secret
 ENV_PREFIX = "TRUSTCART_"
 #: Variables with the prefix that are not settings (they locate the workspace or are for tests).
-NON_SETTING_ENV = frozenset({"TRUSTCART_WORKSPACE", "TRUSTCART_TEST_PG_URL", "TRUSTCART_API_KEY"})
+NON_SETTING_ENV = frozenset(
+    {"TRUSTCART_WORKSPACE", "TRUSTCART_TEST_PG_URL", "TRUSTCART_API_KEY", "TRUSTCART_USER_PASSWORD"}
+)
 
 
 class Settings(BaseModel):

@@ -33,6 +33,7 @@ from trustcart.cli import (
     serve,
     sitescan,
     transfers,
+    users,
     vendors,
 )
 from trustcart.cli._common import err_console, report_error
@@ -109,6 +110,7 @@ app.add_typer(gateway.app, name="gateway")
 app.add_typer(db.app, name="db")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(keys.app, name="keys")
+app.add_typer(users.app, name="users")
 app.add_typer(privacy.app, name="privacy")
 app.add_typer(rules.app, name="rules")
 app.add_typer(records.app, name="records")

@@ -24,11 +24,11 @@ app = typer.Typer(help="Hash-chained evidence logs.", no_args_is_help=True)
 
 
 def _copy_checks() -> dict[str, Callable[[Store], CopyCheck]]:
-    """Logs that have a queryable copy table, and the check comparing it with the log."""
-    from trustcart.consent import verify_consent_copies
-    from trustcart.gateway.log import verify_decision_copies
+    """Logs that have a queryable copy table, and the check comparing it with the log (one
+    list, shared with the dashboard: :func:`trustcart.evidence.copy_checks`)."""
+    from trustcart.evidence import copy_checks
 
-    return {"consent": verify_consent_copies, "decisions": verify_decision_copies}
+    return copy_checks()
 
 
 @app.command("list")

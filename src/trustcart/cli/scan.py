@@ -58,6 +58,10 @@ def scan(
         list[str] | None,
         typer.Option("--area", "-a", help="Only this area (repeatable); default: all."),
     ] = None,
+    record: Annotated[
+        bool,
+        typer.Option("--record", help="Keep this scan as a point of the dashboard's score trend."),
+    ] = False,
     on: Annotated[
         str | None,
         typer.Option("--on", help="Judge expiry and due dates on this day (YYYY-MM-DD)."),
@@ -72,6 +76,11 @@ def scan(
     day = parse_day(on)
     with open_workspace(ctx) as ws:
         result = run_scan(ws, areas=area or None, on=day)
+        if record:
+            from trustcart.compliance import record_scan
+
+            snap = record_scan(ws.store, result, actor="cli")
+            err_console.print(f"recorded scan {snap.id} (score {snap.score})")
     if fmt is ScanFormat.json:
         _write(to_json(result), output)
     elif fmt is ScanFormat.sarif:

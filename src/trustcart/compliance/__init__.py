@@ -21,6 +21,7 @@ from trustcart.compliance.finding import (
     finding_id,
     score_of,
 )
+from trustcart.compliance.history import ScanSnapshot, get_scan, record_scan, scan_history
 from trustcart.compliance.registry import (
     Check,
     CheckContext,
@@ -45,15 +46,19 @@ __all__ = [
     "Issue",
     "RegisteredCheck",
     "ScanResult",
+    "ScanSnapshot",
     "Severity",
     "all_checks",
     "areas",
     "check",
     "finding_id",
+    "get_scan",
+    "record_scan",
     "register",
     "run_checks",
     "scan",
     "scan_datamap",
+    "scan_history",
     "score_of",
     "select_checks",
     "table_rows",

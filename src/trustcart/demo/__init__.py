@@ -117,10 +117,11 @@ def run_demo(
             for name, path in run_rights_step(ws, reports, echo, customers=customers).items():
                 result.reports[name] = path
         with step("compliance scan"):
-            from trustcart.compliance import scan, to_html
+            from trustcart.compliance import record_scan, scan, to_html
             from trustcart.compliance.render import to_sarif_text
 
             found = scan(ws)
+            record_scan(ws.store, found, actor="demo")  # a point of the dashboard's trend
             echo(
                 f"    score {found.score}/100 — "
                 + ", ".join(f"{n} {sev}" for sev, n in found.counts.items())
@@ -142,7 +143,11 @@ def run_demo(
     echo(f"    open {reports / 'ropa.html'} and {reports / 'notice.html'}")
     echo(f"Explore: trustcart -w {directory} catalog show | rules show EU | ledger verify")
     echo(f"API:     trustcart -w {directory} keys create --role dpo")
-    echo(f"         trustcart -w {directory} serve   # then http://127.0.0.1:8000/docs")
+    echo(f"Web:     trustcart -w {directory} users create --role dpo   # dashboard login")
+    echo(
+        f"         trustcart -w {directory} serve   # then http://127.0.0.1:8000/dashboard/ "
+        "(API docs: /docs)"
+    )
     return result
 
 

@@ -65,6 +65,13 @@ _SHORT = {
 }
 
 
+def headline_metric(kind: str) -> tuple[str, str] | None:
+    """The per-group metric a report of audit ``kind`` leads with, and its 95% CI key (None
+    for kinds that are not disparity audits, e.g. proxy scans)."""
+    entry = _COLUMNS.get(kind)
+    return (entry[0], entry[1]) if entry else None
+
+
 def _fmt(value: Any) -> str:
     if value is None:
         return "–"

@@ -1,4 +1,5 @@
-"""Governance: principals, roles, scopes and API keys (later: access reviews, ethics, training)."""
+"""Governance: principals, roles, scopes, API keys, dashboard users and their sessions
+(later: access reviews, ethics, training)."""
 
 from trustcart.governance.keys import (
     KeyInfo,
@@ -9,17 +10,63 @@ from trustcart.governance.keys import (
     revoke_key,
 )
 from trustcart.governance.roles import ROLE_SCOPES, Role, Scope, parse_role, scopes_for
+from trustcart.governance.sessions import (
+    IDLE_TIMEOUT,
+    MAX_AGE,
+    SessionInfo,
+    csrf_ok,
+    csrf_token,
+    end_session,
+    session_of,
+    start_session,
+)
+from trustcart.governance.users import (
+    ACCESS_LOG,
+    LOCKOUT,
+    MAX_FAILED_LOGINS,
+    MIN_PASSWORD,
+    UserInfo,
+    authenticate_password,
+    check_password,
+    create_user,
+    disable_user,
+    get_user,
+    list_users,
+    principal_of,
+    set_password,
+)
 
 __all__ = [
+    "ACCESS_LOG",
+    "IDLE_TIMEOUT",
+    "LOCKOUT",
+    "MAX_AGE",
+    "MAX_FAILED_LOGINS",
+    "MIN_PASSWORD",
     "ROLE_SCOPES",
     "KeyInfo",
     "Principal",
     "Role",
     "Scope",
+    "SessionInfo",
+    "UserInfo",
     "authenticate",
+    "authenticate_password",
+    "check_password",
     "create_key",
+    "create_user",
+    "csrf_ok",
+    "csrf_token",
+    "disable_user",
+    "end_session",
+    "get_user",
     "list_keys",
+    "list_users",
     "parse_role",
+    "principal_of",
     "revoke_key",
     "scopes_for",
+    "session_of",
+    "set_password",
+    "start_session",
 ]

@@ -28,6 +28,10 @@ class Scope(StrEnum):
     RIGHTS_READ = "rights:read"
     RIGHTS_WRITE = "rights:write"
     RIGHTS_ADMIN = "rights:admin"
+    COMPLIANCE_READ = "compliance:read"
+    FAIRNESS_READ = "fairness:read"
+    CONCERNS_READ = "concerns:read"
+    ASSESSMENTS_SIGN = "assessments:sign"
 
 
 class Role(StrEnum):
@@ -44,7 +48,14 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.DPO: frozenset(Scope),
     # Analysts see aggregates, never one person's consent record.
     Role.ANALYST: frozenset(
-        {Scope.CATALOG_READ, Scope.RULES_READ, Scope.LEDGER_READ, Scope.CONSENT_STATS}
+        {
+            Scope.CATALOG_READ,
+            Scope.RULES_READ,
+            Scope.LEDGER_READ,
+            Scope.CONSENT_STATS,
+            Scope.COMPLIANCE_READ,
+            Scope.FAIRNESS_READ,
+        }
     ),
     Role.ENGINEER: frozenset(
         {
@@ -53,10 +64,14 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.RULES_READ,
             Scope.LEDGER_READ,
             Scope.CONSENT_STATS,
+            Scope.COMPLIANCE_READ,
+            Scope.FAIRNESS_READ,
         }
     ),
     # Support answers a customer's questions about their own choices.
     # Support also takes rights requests for a customer and follows them up.
+    # It never sees fairness audits (group-level findings about customers) or concerns
+    # raised about AI systems (whose reporters must stay protected).
     Role.SUPPORT: frozenset(
         {
             Scope.CATALOG_READ,
