@@ -21,6 +21,7 @@ from trustcart.gateway.guardrails import (
     OfferRules,
     PriceGuardrails,
 )
+from trustcart.gateway.inputs import MAX_ITEMS, MAX_NUMBER, MAX_TEXT, check_value
 from trustcart.gateway.log import (
     DECISION_LOG,
     DecisionLog,
@@ -29,7 +30,14 @@ from trustcart.gateway.log import (
     subject_decisions,
     subject_keys,
 )
-from trustcart.gateway.plugin import DecisionKind, DecisionModel, ExplainableModel, FeatureSpec
+from trustcart.gateway.plugin import (
+    FEATURE_TYPES,
+    DecisionKind,
+    DecisionModel,
+    ExplainableModel,
+    FeatureSpec,
+    FeatureType,
+)
 from trustcart.gateway.protected import ProtectedHit, protected_characteristics, protected_hit
 from trustcart.gateway.proxies import Proxy, list_proxies, register_proxy
 from trustcart.gateway.registry import ModelRecord, list_models, record_model
@@ -37,6 +45,10 @@ from trustcart.store.copies import CopyCheck
 
 __all__ = [
     "DECISION_LOG",
+    "FEATURE_TYPES",
+    "MAX_ITEMS",
+    "MAX_NUMBER",
+    "MAX_TEXT",
     "PERSONALISED_PRICE",
     "PERSONAL_FIELDS",
     "CopyCheck",
@@ -49,6 +61,7 @@ __all__ = [
     "DroppedFeature",
     "ExplainableModel",
     "FeatureSpec",
+    "FeatureType",
     "Gateway",
     "GuardrailAction",
     "ModelRecord",
@@ -57,6 +70,7 @@ __all__ = [
     "PriceGuardrails",
     "ProtectedHit",
     "Proxy",
+    "check_value",
     "list_models",
     "list_proxies",
     "open_record",

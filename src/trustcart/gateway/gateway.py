@@ -11,9 +11,10 @@ by destroying their key (crypto-shredding) without touching the hash chain.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -35,6 +36,7 @@ from trustcart.gateway.guardrails import (
     PriceGuardrails,
     money,
 )
+from trustcart.gateway.inputs import check_group, check_value
 from trustcart.gateway.log import (
     CommitMode,
     DecisionLog,
@@ -42,7 +44,13 @@ from trustcart.gateway.log import (
     subject_decisions,
     subject_keys,
 )
-from trustcart.gateway.plugin import DecisionKind, DecisionModel, ExplainableModel, FeatureSpec
+from trustcart.gateway.plugin import (
+    DecisionKind,
+    DecisionModel,
+    ExplainableModel,
+    FeatureSpec,
+    FeatureType,
+)
 from trustcart.gateway.protected import protected_hit
 from trustcart.gateway.proxies import ADMIN_LOG, Proxy, list_proxies, register_proxy
 from trustcart.gateway.registry import record_model
@@ -52,6 +60,7 @@ from trustcart.rules import Jurisdiction
 from trustcart.store.tables import DecisionExplanation, SubjectKey, table_of
 from trustcart.workspace import Workspace
 
+_log = logging.getLogger("trustcart.gateway")
 _explanations = table_of(DecisionExplanation)
 _keys = table_of(SubjectKey)
 _KINDS = ", ".join(k.value for k in DecisionKind)
@@ -87,6 +96,7 @@ class _Registered:
     features: tuple[_Feature, ...]
     names: frozenset[str]
     personal: bool  # declares at least one personal feature
+    dtypes: dict[str, FeatureType]  # declared feature -> value type (checked per request)
 
 
 def _kind(value: str | DecisionKind) -> DecisionKind:
@@ -108,7 +118,51 @@ def _price(value: Decimal | str | float | None) -> Decimal:
         raise ValidationError(f"list_price {value!r} is not a number") from None
     if not d.is_finite() or d <= 0:
         raise ValidationError(f"list_price must be a positive amount, got {value!r}")
-    return money(d)
+    if d > MAX_LIST_PRICE:
+        raise ValidationError(f"list_price must be at most {MAX_LIST_PRICE:,}, got {value!r}")
+    price = money(d)
+    if price <= 0:
+        raise ValidationError(f"list_price must be at least 0.01, got {value!r}")
+    return price
+
+
+#: Largest magnitude of a price adjustment the guardrails are asked to clamp: beyond it the model
+#: is broken, not aggressive (and the price's Decimal rounding would overflow).
+_MAX_ADJUSTMENT = 1e6
+#: Largest list price accepted (in currency units): far above any shop price, well inside the
+#: precision of the Decimal arithmetic the price goes through.
+MAX_LIST_PRICE = Decimal(10) ** 12
+
+
+def _call(reg: _Registered, inputs: dict[str, Any], candidates: list[str] | None = None) -> Any:
+    """Call the model; a model that fails on checked inputs is a 409 naming it (the traceback
+    goes to the server log, without input values), not a 500."""
+    try:
+        if candidates is None:
+            return reg.model.predict(inputs)
+        return reg.model.predict(inputs, candidates)
+    except Exception as exc:
+        _log.warning(
+            "model %s@%s failed: %s", reg.name, reg.version, type(exc).__name__, exc_info=False
+        )
+        raise Conflict(
+            f"model {reg.name!r} version {reg.version!r} failed on this request "
+            f"({type(exc).__name__}); its inputs passed the gateway's checks, so the model "
+            "needs fixing",
+            details={"model": reg.name, "version": reg.version},
+        ) from None
+
+
+def _number(value: Any, reg: _Registered, what: str) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise Conflict(
+            f"model {reg.name!r} returned {type(value).__name__} as the {what}, not a number"
+        ) from None
+    if not math.isfinite(x):
+        raise Conflict(f"model {reg.name!r} returned a non-finite {what}")
+    return x
 
 
 class Gateway:
@@ -188,6 +242,7 @@ class Gateway:
             feats,
             frozenset(names),
             any(f.spec.purpose is not None for f in feats),
+            {f.spec.name: f.spec.dtype for f in feats},
         )
         self._models[k] = reg
         self._versions[(model.name, ver)] = reg
@@ -297,16 +352,10 @@ class Gateway:
             self.reload()
         j = self.consent.jurisdiction(req.jurisdiction)
         group_key = self._group_key(kind)
-        unknown = [n for n in req.context if n not in reg.names and n != group_key]
-        if unknown:
-            raise ValidationError(
-                f"unknown feature(s) {', '.join(map(repr, unknown))} for model {reg.name!r}; "
-                f"it declares: {', '.join(sorted(reg.names)) or 'none'}",
-                details={"unknown": unknown, "declared": sorted(reg.names)},
-            )
+        context, group = self._check_context(reg, req.context, group_key)
         list_price = _price(req.list_price) if kind is DecisionKind.PRICE else None
 
-        used, dropped, missing, evidence, inputs = self._gate(reg, j, req)
+        used, dropped, missing, evidence, inputs = self._gate(reg, j, req.subject, context)
         personal_used = any(
             f.spec.purpose is not None for f in reg.features if f.spec.name in inputs
         )
@@ -316,8 +365,6 @@ class Gateway:
             fallback_reason = "personalisation not allowed" + (
                 f": {why}" if why else ": no allowed personal feature was provided"
             )
-        group = req.context.get(group_key) if group_key else None
-        group = None if group is None else str(group)
 
         actions: list[GuardrailAction] = []
         disclosures: list[Disclosure] = []
@@ -358,6 +405,32 @@ class Gateway:
             group=group,
             sealed=sealed,
         )
+
+    @staticmethod
+    def _check_context(
+        reg: _Registered, ctx: Mapping[str, Any], group_key: str | None
+    ) -> tuple[dict[str, Any], str | None]:
+        """Declared features only, each value of its declared type (else a 422 naming it),
+        and the fairness group value, before anything else looks at them."""
+        values: dict[str, Any] = {}
+        group: str | None = None
+        unknown: list[str] = []
+        for name, value in ctx.items():
+            dtype = reg.dtypes.get(name)
+            if dtype is None:
+                if name == group_key and group_key is not None:
+                    group = None if value is None else check_group(group_key, value)
+                else:
+                    unknown.append(name)
+            elif value is not None:
+                values[name] = check_value(name, dtype, value)
+        if unknown:
+            raise ValidationError(
+                f"unknown feature(s) {', '.join(map(repr, unknown))} for model {reg.name!r}; "
+                f"it declares: {', '.join(sorted(reg.names)) or 'none'}",
+                details={"unknown": unknown, "declared": sorted(reg.names)},
+            )
+        return values, group
 
     def _group_key(self, kind: DecisionKind) -> str | None:
         if kind is DecisionKind.PRICE:
@@ -400,21 +473,20 @@ class Gateway:
         return gates
 
     def _gate(
-        self, reg: _Registered, j: Jurisdiction, req: DecisionRequest
+        self, reg: _Registered, j: Jurisdiction, subject: str, ctx: Mapping[str, Any]
     ) -> tuple[list[str], list[DroppedFeature], list[str], list[str], dict[str, Any]]:
         used: list[str] = []
         dropped: list[DroppedFeature] = []
         missing: list[str] = []
         evidence: list[str] = []
         inputs: dict[str, Any] = {}
-        ctx = req.context
         for f, static in zip(reg.features, self._static_gates(reg, j), strict=True):
             name = f.spec.name
             if static is not None:
                 dropped.append(static)
                 continue
             if f.spec.purpose is not None:
-                perm = self.consent.may_use(req.subject, f.spec.purpose, f.categories, j.code)
+                perm = self.consent.may_use(subject, f.spec.purpose, f.categories, j.code)
                 evidence.extend(perm.evidence_event_ids)
                 if not perm.allowed:
                     dropped.append(
@@ -445,9 +517,13 @@ class Gateway:
         if not personalise:
             fb = {**base, "price": str(list_price), "answered_by": "fallback:list_price"}
             return fb, [], []
-        raw = float(reg.model.predict(inputs))
-        if not math.isfinite(raw):
-            raise Conflict(f"model {reg.name!r} returned a non-finite price adjustment")
+        raw = _number(_call(reg, inputs), reg, "price adjustment")
+        if abs(raw) > _MAX_ADJUSTMENT:
+            raise Conflict(
+                f"model {reg.name!r} version {reg.version!r} proposed a price adjustment of "
+                f"{raw:g} × list price, beyond ±{_MAX_ADJUSTMENT:g}: a broken model, not an "
+                "aggressive one; the decision was not taken",
+            )
         proposed = money(list_price * (1 + Decimal(repr(raw))))
         final, actions = self.price_guardrails.apply(list_price, proposed, group)
         out: dict[str, Any] = {
@@ -469,7 +545,7 @@ class Gateway:
         rules = self.offer_rules
         if not personalise:
             return {"offer": rules.default, "score": None, "answered_by": "fallback:default"}, []
-        score = float(reg.model.predict(inputs))
+        score = _number(_call(reg, inputs), reg, "offer score")
         made, action = self.offer_guardrail.apply(group, score >= rules.threshold)
         out = {"offer": rules.offer if made else None, "score": score, "answered_by": "model"}
         return out, [action] if action else []
@@ -485,7 +561,10 @@ class Gateway:
         cands = list(req.candidates) if req.candidates is not None else None
         actions: list[GuardrailAction] = []
         if personalise:
-            items = [str(i) for i in reg.model.predict(inputs, cands)]
+            raw_items = _call(reg, inputs, cands)
+            if isinstance(raw_items, str | bytes) or not isinstance(raw_items, Iterable):
+                raise Conflict(f"model {reg.name!r} returned {type(raw_items).__name__}, not items")
+            items = [str(i) for i in raw_items]
             by = "model"
         elif kind in self._fallbacks:
             fb = self._fallbacks[kind]

@@ -9,7 +9,7 @@ fallback = PopularityRecommender.fit(baskets)
 from __future__ import annotations
 
 from trustcart.models._data import training_sha256
-from trustcart.models.offer import LogisticOffer, train_offer
+from trustcart.models.offer import LogisticOffer, sigmoid, train_offer
 from trustcart.models.pricing import LightGBMPricing, train_pricing
 from trustcart.models.recommenders import CooccurrenceRecommender, PopularityRecommender
 
@@ -18,6 +18,7 @@ __all__ = [
     "LightGBMPricing",
     "LogisticOffer",
     "PopularityRecommender",
+    "sigmoid",
     "train_offer",
     "train_pricing",
     "training_sha256",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from trustcart.gateway.plugin import FeatureSpec
@@ -52,7 +53,8 @@ class CooccurrenceRecommender:
     ) -> None:
         self.cooc = {k: dict(v) for k, v in cooc.items()}
         self.popularity = popularity
-        self.features = [feature]
+        # the person's recent items: a list, which the gateway checks as such
+        self.features = [replace(feature, dtype="items")]
         self.name = name
         self.version = version
 
