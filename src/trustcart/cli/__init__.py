@@ -23,6 +23,7 @@ from trustcart.cli import (
     gateway,
     keys,
     ledger,
+    models,
     privacy,
     rights,
     rules,
@@ -101,6 +102,7 @@ app.add_typer(consent.app, name="consent")
 app.add_typer(gateway.app, name="gateway")
 app.add_typer(db.app, name="db")
 app.add_typer(ledger.app, name="ledger")
+app.add_typer(models.app, name="models")
 app.add_typer(keys.app, name="keys")
 app.add_typer(privacy.app, name="privacy")
 app.add_typer(rules.app, name="rules")

@@ -1,7 +1,6 @@
 """``trustcart gateway``: proxies, registered models, a person's decisions, log verification.
 
-Training reference models on workspace data (``trustcart models train``) is not here yet;
-train in code with ``trustcart.models.train_pricing`` / ``train_offer``.
+Training reference models on workspace data is ``trustcart models train`` (cli/models.py).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from trustcart.gateway.decision import PERSONAL_FIELDS, Decision, Disclosure, DroppedFeature
 from trustcart.gateway.disclosure import PERSONALISED_PRICE, price_disclosures
-from trustcart.gateway.gateway import DecisionRequest, Gateway
+from trustcart.gateway.gateway import DecisionRequest, Gateway, resolve_feature
 from trustcart.gateway.guardrails import (
     GuardrailAction,
     OfferGuardrail,
@@ -40,7 +40,14 @@ from trustcart.gateway.plugin import (
 )
 from trustcart.gateway.protected import ProtectedHit, protected_characteristics, protected_hit
 from trustcart.gateway.proxies import Proxy, list_proxies, register_proxy
-from trustcart.gateway.registry import ModelRecord, list_models, record_model
+from trustcart.gateway.registry import (
+    Clearance,
+    ModelRecord,
+    clearance,
+    get_model,
+    list_models,
+    record_model,
+)
 from trustcart.store.copies import CopyCheck
 
 __all__ = [
@@ -51,6 +58,7 @@ __all__ = [
     "MAX_TEXT",
     "PERSONALISED_PRICE",
     "PERSONAL_FIELDS",
+    "Clearance",
     "CopyCheck",
     "Decision",
     "DecisionKind",
@@ -71,6 +79,8 @@ __all__ = [
     "ProtectedHit",
     "Proxy",
     "check_value",
+    "clearance",
+    "get_model",
     "list_models",
     "list_proxies",
     "open_record",
@@ -79,6 +89,7 @@ __all__ = [
     "protected_hit",
     "record_model",
     "register_proxy",
+    "resolve_feature",
     "shred_decisions",
     "subject_decisions",
     "subject_keys",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -165,6 +165,38 @@ def _number(value: Any, reg: _Registered, what: str) -> float:
     return x
 
 
+def resolve_feature(consent: ConsentService, spec: FeatureSpec, model: str) -> tuple[str, ...]:
+    """The data categories of a declared feature (its own plus its data-map field's), checked:
+    a field must exist in the data map, a feature must carry some category, a feature without
+    purpose must carry no personal data, and a purpose must exist. Used when a model is
+    registered and, before training, by ``trustcart models train``."""
+    cats = tuple(spec.categories)
+    if spec.field is not None:
+        ds_key, _, fname = spec.field.partition(".")
+        ds = consent.datamap.dataset(ds_key)
+        fld = ds.field(fname) if ds else None
+        if fld is None:
+            raise ValidationError(
+                f"model {model!r} feature {spec.name!r}: field {spec.field!r} is not in the "
+                "data map (use dataset.field, e.g. price_quotes.segment)"
+            )
+        cats = tuple(dict.fromkeys((*cats, *fld.data_categories)))
+    if not cats:
+        raise ValidationError(
+            f"model {model!r} feature {spec.name!r} declares no data categories or field"
+        )
+    if spec.purpose is None:
+        personal = [c for c in cats if consent.rules.sensitivity_of(c) != "anonymous"]
+        if personal:
+            raise ValidationError(
+                f"model {model!r} feature {spec.name!r} has no purpose but carries personal "
+                f"data ({', '.join(personal)}); name the purpose it serves"
+            )
+    else:
+        consent.purpose(spec.purpose)  # unknown purpose -> clear error now
+    return cats
+
+
 class Gateway:
     """The decision gateway of one workspace. Create one per process, share it, close it.
 
@@ -195,6 +227,10 @@ class Gateway:
         self.keys = subject_keys(ws.store, self.consent.pseudonyms, max_staleness=max_staleness)
         self.max_staleness = max_staleness
         self._models: dict[DecisionKind, _Registered] = {}
+        self._unavailable: dict[DecisionKind, str] = {}
+        #: Loads a registered version by name and version when a decision it took must be
+        #: explained and it is not loaded (set by ``trustcart.models.serve_registered``).
+        self.version_loader: Callable[[str, str], DecisionModel | None] | None = None
         self._fallbacks: dict[DecisionKind, DecisionModel] = {}
         self._versions: dict[tuple[str, str], _Registered] = {}
         self._gates: dict[tuple[str, str, str], tuple[DroppedFeature | None, ...]] = {}
@@ -211,9 +247,11 @@ class Gateway:
         *,
         version: str | None = None,
         training_sha256: str | None = None,
+        serve: bool = True,
     ) -> None:
         """Serve ``model`` for ``kind`` (replacing the previous one; older versions stay
-        loaded so their decisions can still be explained). Records it in the model registry."""
+        loaded so their decisions can still be explained). Records it in the model registry.
+        ``serve=False`` only loads it, to explain its past decisions."""
         k = _kind(kind)
         if not isinstance(model, DecisionModel):
             raise ValidationError(
@@ -244,8 +282,15 @@ class Gateway:
             any(f.spec.purpose is not None for f in feats),
             {f.spec.name: f.spec.dtype for f in feats},
         )
-        self._models[k] = reg
+        if serve:
+            self._models[k] = reg
+            self._unavailable.pop(k, None)
         self._versions[(model.name, ver)] = reg
+
+    def mark_unavailable(self, kind: str | DecisionKind, reason: str) -> None:
+        """Say why ``kind`` has no model (e.g. its configured artefact failed its checksum):
+        the 409 answered for that kind then gives the reason."""
+        self._unavailable[_kind(kind)] = reason
 
     def register_fallback(self, kind: str | DecisionKind, model: DecisionModel) -> None:
         """The non-personalised model used when personalisation is not allowed (e.g. a
@@ -275,32 +320,8 @@ class Gateway:
             self.consent.reload()
 
     def _resolve(self, spec: FeatureSpec, model: str) -> _Feature:
-        cats = tuple(spec.categories)
-        if spec.field is not None:
-            ds_key, _, fname = spec.field.partition(".")
-            ds = self.consent.datamap.dataset(ds_key)
-            fld = ds.field(fname) if ds else None
-            if fld is None:
-                raise ValidationError(
-                    f"model {model!r} feature {spec.name!r}: field {spec.field!r} is not in the "
-                    "data map (use dataset.field, e.g. price_quotes.segment)"
-                )
-            cats = tuple(dict.fromkeys((*cats, *fld.data_categories)))
-        if not cats:
-            raise ValidationError(
-                f"model {model!r} feature {spec.name!r} declares no data categories or field"
-            )
-        if spec.purpose is None:
-            personal = [c for c in cats if self.consent.rules.sensitivity_of(c) != "anonymous"]
-            if personal:
-                raise ValidationError(
-                    f"model {model!r} feature {spec.name!r} has no purpose but carries personal "
-                    f"data ({', '.join(personal)}); name the purpose it serves"
-                )
-        else:
-            self.consent.purpose(spec.purpose)  # unknown purpose -> clear error now
-        label = spec.label or spec.name.replace("_", " ")
-        return _Feature(spec, cats, label)
+        cats = resolve_feature(self.consent, spec, model)
+        return _Feature(spec, cats, spec.label or spec.name.replace("_", " "))
 
     # -- deciding ----------------------------------------------------------------------------
     def decide(
@@ -343,10 +364,17 @@ class Gateway:
             raise ValidationError("limit must be at least 1")
         reg = self._models.get(kind)
         if reg is None:
+            why = self._unavailable.get(kind)
             raise Conflict(
-                f"no model registered for decision kind {kind.value!r}; register one with "
-                f"Gateway.register({kind.value!r}, model)",
-                details={"registered": sorted(k.value for k in self._models)},
+                f"no model registered for decision kind {kind.value!r}"
+                + (f" ({why})" if why else "")
+                + f"; train and register one with `trustcart models train {kind.value} --data "
+                "FILE --target COLUMN`, then restart `trustcart serve` (in code: "
+                f"Gateway.register({kind.value!r}, model))",
+                details={
+                    "registered": sorted(k.value for k in self._models),
+                    "reason": why,
+                },
             )
         if time.monotonic() - self._checked_at >= self.max_staleness:
             self.reload()
@@ -688,6 +716,11 @@ class Gateway:
             out["text"] = f"{answer}: {rec['fallback_reason']}"
             return out
         reg = self._versions.get((rec["model"], rec["model_version"]))
+        if reg is None and self.version_loader is not None:
+            loaded = self.version_loader(rec["model"], rec["model_version"])
+            if loaded is not None:
+                self.register(rec["kind"], loaded, serve=False)
+                reg = self._versions.get((rec["model"], rec["model_version"]))
         if reg is None:
             raise Conflict(
                 f"model {rec['model']!r} version {rec['model_version']!r} is not loaded in this "

@@ -88,9 +88,21 @@ class DecisionModel(Protocol):
     model imputes its training mean) and, for ``recommend``/``rank``, the candidate item ids.
     """
 
-    name: str
-    version: str
-    features: Sequence[FeatureSpec]
+    # read-only members, so a model may hold them as plain attributes of any subtype
+    @property
+    def name(self) -> str:
+        """The model's name (registry, decision log)."""
+        ...
+
+    @property
+    def version(self) -> str:
+        """The version; with the name it identifies one trained model."""
+        ...
+
+    @property
+    def features(self) -> Sequence[FeatureSpec]:
+        """The declared inputs."""
+        ...
 
     def predict(self, features: Mapping[str, Any], candidates: Sequence[str] | None = None) -> Any:
         """The raw model output for one decision (shape depends on the kind)."""

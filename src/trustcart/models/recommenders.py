@@ -16,10 +16,18 @@ class PopularityRecommender:
 
     features: list[FeatureSpec] = []  # noqa: RUF012 - a class-level constant: no inputs
 
-    def __init__(self, counts: Mapping[str, int], *, name: str = "popularity", version: str = "1"):
+    def __init__(
+        self,
+        counts: Mapping[str, int],
+        *,
+        name: str = "popularity",
+        version: str = "1",
+        training_sha256: str | None = None,
+    ) -> None:
         self.counts = dict(counts)
         self.name = name
         self.version = version
+        self.training_sha256 = training_sha256
         self._order = sorted(self.counts, key=lambda i: (-self.counts[i], i))
 
     @classmethod
@@ -50,7 +58,9 @@ class CooccurrenceRecommender:
         *,
         name: str = "item-item",
         version: str = "1",
+        training_sha256: str | None = None,
     ) -> None:
+        self.training_sha256 = training_sha256
         self.cooc = {k: dict(v) for k, v in cooc.items()}
         self.popularity = popularity
         # the person's recent items: a list, which the gateway checks as such

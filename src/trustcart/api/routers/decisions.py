@@ -1,8 +1,9 @@
 """Decisions over HTTP: take a gated decision, read it back, explain it, list a person's.
 
-Thin: parse, call :class:`trustcart.gateway.Gateway`, render. Models are registered on the
-app's gateway by the process that serves it (``gateway_of(app).register(...)``); a kind with
-no model answers 409 saying so.
+Thin: parse, call :class:`trustcart.gateway.Gateway`, render. The app's gateway serves the
+models trained in the workspace (``trustcart models train``; ``serve_models`` setting); a
+process may register more (``gateway_of(app).register(...)``). A kind with no model answers
+409 saying how to register one.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from trustcart.api.routers.consent import get_consent
 from trustcart.api.schemas import ErrorBody
 from trustcart.gateway import DecisionKind, Gateway
 from trustcart.governance import Scope
+from trustcart.models import serve_registered
 
 router = APIRouter(tags=["decisions"])
 # POST /v1/decisions/{kind} and GET /v1/decisions/{id} share one path template, ``{ref}``, so
@@ -48,6 +50,8 @@ def gateway_of(app: FastAPI) -> Gateway:
                     consent = ConsentService(app.state.workspace)
                     app.state.consent = consent
                 gw = Gateway(app.state.workspace, consent=consent)
+                # the models trained in the workspace (trustcart models train), as configured
+                serve_registered(gw, app.state.workspace)
                 app.state.gateway = gw
     return gw
 
