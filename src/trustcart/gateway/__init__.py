@@ -37,6 +37,7 @@ from trustcart.gateway.plugin import (
     ExplainableModel,
     FeatureSpec,
     FeatureType,
+    ItemExplainableModel,
 )
 from trustcart.gateway.protected import ProtectedHit, protected_characteristics, protected_hit
 from trustcart.gateway.proxies import Proxy, list_proxies, register_proxy
@@ -72,6 +73,7 @@ __all__ = [
     "FeatureType",
     "Gateway",
     "GuardrailAction",
+    "ItemExplainableModel",
     "ModelRecord",
     "OfferGuardrail",
     "OfferRules",

@@ -26,7 +26,16 @@ from sqlalchemy.exc import IntegrityError
 from trustcart.clock import utcnow
 from trustcart.consent import ConsentService
 from trustcart.errors import Conflict, SubjectErased, ValidationError
-from trustcart.explain import Attribution, price_sentence, score_sentence, top_reasons
+from trustcart.explain import (
+    MAX_EXPLAINED_ITEMS,
+    Attribution,
+    ItemReason,
+    item_sentence,
+    items_text,
+    price_sentence,
+    score_sentence,
+    top_reasons,
+)
 from trustcart.gateway.decision import Decision, Disclosure, DroppedFeature, personal_part
 from trustcart.gateway.disclosure import price_disclosures
 from trustcart.gateway.guardrails import (
@@ -50,6 +59,7 @@ from trustcart.gateway.plugin import (
     ExplainableModel,
     FeatureSpec,
     FeatureType,
+    ItemExplainableModel,
 )
 from trustcart.gateway.protected import protected_hit
 from trustcart.gateway.proxies import ADMIN_LOG, Proxy, list_proxies, register_proxy
@@ -230,7 +240,9 @@ class Gateway:
         self._unavailable: dict[DecisionKind, str] = {}
         #: Loads a registered version by name and version when a decision it took must be
         #: explained and it is not loaded (set by ``trustcart.models.serve_registered``).
-        self.version_loader: Callable[[str, str], DecisionModel | None] | None = None
+        self.version_loader: Callable[[str, str], DecisionModel | None] | None = (
+            self._load_registered
+        )
         self._fallbacks: dict[DecisionKind, DecisionModel] = {}
         self._versions: dict[tuple[str, str], _Registered] = {}
         self._gates: dict[tuple[str, str, str], tuple[DroppedFeature | None, ...]] = {}
@@ -286,6 +298,12 @@ class Gateway:
             self._models[k] = reg
             self._unavailable.pop(k, None)
         self._versions[(model.name, ver)] = reg
+
+    def _load_registered(self, name: str, version: str) -> DecisionModel | None:
+        """The default version loader: a version trained in this workspace, from its artefact."""
+        from trustcart.models.serving import load_version  # models build on the gateway
+
+        return load_version(self.ws, name, version)
 
     def mark_unavailable(self, kind: str | DecisionKind, reason: str) -> None:
         """Say why ``kind`` has no model (e.g. its configured artefact failed its checksum):
@@ -633,6 +651,26 @@ class Gateway:
         access requests; empty once the person was erased."""
         return subject_decisions(self.log, self.keys, subject, limit=limit)
 
+    def explanations_for(self, subject: str, *, limit: int = 100) -> list[dict[str, Any]]:
+        """A person's decisions with their explanations, newest first — the "meaningful
+        information about the logic involved" of an access request (GDPR Art. 15(1)(h)).
+        A decision that cannot be explained here says why instead of failing the list."""
+        out = []
+        for rec in self.for_subject(subject, limit=limit):
+            entry: dict[str, Any] = {
+                "decision_id": rec["id"],
+                "kind": rec["kind"],
+                "created_at": rec["created_at"],
+                "output": rec["output"],
+            }
+            try:
+                entry["explanation"] = self.explanation(rec["id"])
+            except (Conflict, SubjectErased) as exc:
+                entry["explanation"] = None
+                entry["unavailable"] = exc.message
+            out.append(entry)
+        return out
+
     def shred_subject(self, subject: str) -> ShredReport:
         """Erase a person from the decision log by crypto-shredding (by id or pseudonym).
 
@@ -707,6 +745,8 @@ class Gateway:
             "attribution": None,
             "reasons": [],
         }
+        if rec["kind"] in (DecisionKind.RECOMMEND, DecisionKind.RANK):
+            return self._explain_items(rec, out)
         if rec.get("fallback_reason"):
             answer = {
                 "price": "the list price",
@@ -715,17 +755,7 @@ class Gateway:
             out["method"] = "none"
             out["text"] = f"{answer}: {rec['fallback_reason']}"
             return out
-        reg = self._versions.get((rec["model"], rec["model_version"]))
-        if reg is None and self.version_loader is not None:
-            loaded = self.version_loader(rec["model"], rec["model_version"])
-            if loaded is not None:
-                self.register(rec["kind"], loaded, serve=False)
-                reg = self._versions.get((rec["model"], rec["model_version"]))
-        if reg is None:
-            raise Conflict(
-                f"model {rec['model']!r} version {rec['model_version']!r} is not loaded in this "
-                "gateway; register it to explain its decisions",
-            )
+        reg = self._version_of(rec)
         if not isinstance(reg.model, ExplainableModel):
             out["method"] = "none"
             out["text"] = f"{reg.name} does not provide feature attributions"
@@ -749,6 +779,77 @@ class Gateway:
             text = score_sentence(att, outcome=outcome, labels=labels, values=values)
         else:
             text = "; ".join(out["reasons"])
+        out["text"] = text
+        return out
+
+    def _version_of(self, rec: dict[str, Any]) -> _Registered:
+        """The model version that took a logged decision (loaded from the workspace's
+        artefacts if this process does not hold it)."""
+        key = (rec["model"], rec["model_version"])
+        reg = self._versions.get(key)
+        if reg is None and self.version_loader is not None:
+            loaded = self.version_loader(*key)
+            if loaded is not None:
+                self.register(rec["kind"], loaded, serve=False)
+                reg = self._versions.get(key)
+        if reg is None:
+            raise Conflict(
+                f"model {rec['model']!r} version {rec['model_version']!r} is not loaded in this "
+                "gateway and has no artefact in the workspace; register it to explain its "
+                "decisions",
+            )
+        return reg
+
+    def _explain_items(self, rec: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
+        """Recommend / rank: the reason of each item shown (co-purchases with the person's
+        recent items, exact; popularity; or the given order)."""
+        items: list[str] = rec["output"]["items"]
+        by: str = rec["output"].get("answered_by", "")
+        shown = items[:MAX_EXPLAINED_ITEMS]
+        kind = DecisionKind(rec["kind"])
+        explainer: Any = None
+        inputs: dict[str, Any] = {}
+        recent: list[str] = []
+        if by == "model":
+            reg = self._version_of(rec)
+            explainer, inputs = reg.model, rec.get("inputs") or {}
+            recent = [
+                str(i)
+                for f in reg.features
+                if f.spec.dtype == "items"
+                for i in inputs.get(f.spec.name) or []
+            ]
+        elif by.startswith("fallback:") and by != "fallback:given_order":
+            name = by.removeprefix("fallback:")
+            # prefer the fallback stored with the recorded model version (same artefact)
+            try:
+                held: _Registered | None = self._version_of(rec)
+            except Conflict:
+                held = None
+            candidates = [getattr(held.model, "popularity", None) if held else None]
+            candidates.append(self._fallbacks.get(kind))
+            explainer = next((m for m in candidates if m is not None and m.name == name), None)
+        if isinstance(explainer, ItemExplainableModel):
+            reasons = list(explainer.explain_items(inputs, shown))
+            out["method"] = "item-item" if by == "model" else "popularity"
+        elif by == "fallback:given_order":
+            reasons = [ItemReason(i, n, 0.0) for n, i in enumerate(shown, 1)]
+            out["method"] = "given-order"
+        else:
+            reasons = []
+            out["method"] = "none"
+        out["items"] = [r.to_dict() for r in reasons]
+        out["reasons"] = [item_sentence(r) for r in reasons]
+        if reasons:
+            text = items_text(reasons, recent=list(dict.fromkeys(recent)), total=len(items))
+        elif by == "model":
+            text = f"{rec['model']} does not give reasons for its items"
+        else:
+            text = "the non-personalised order of the fallback model"
+        if rec.get("fallback_reason"):
+            text = f"not personalised ({rec['fallback_reason']}); {text}"
+        if rec.get("guardrails"):
+            text += "; only the candidates given by the shop were kept"
         out["text"] = text
         return out
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from trustcart.explain import Attribution
+from trustcart.explain import Attribution, ItemReason
 
 
 class DecisionKind(StrEnum):
@@ -115,4 +115,16 @@ class ExplainableModel(DecisionModel, Protocol):
 
     def explain(self, features: Mapping[str, Any]) -> Attribution:
         """Attributions summing to the output ``predict`` gave for these features."""
+        ...
+
+
+@runtime_checkable
+class ItemExplainableModel(DecisionModel, Protocol):
+    """A recommend/rank model that can say why each item of its list is where it is."""
+
+    def explain_items(
+        self, features: Mapping[str, Any], items: Sequence[str]
+    ) -> Sequence[ItemReason]:
+        """One reason per item of ``items`` (in order), from the same computation as
+        ``predict`` for these features."""
         ...

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from trustcart.explain import ItemReason
 from trustcart.gateway.plugin import FeatureSpec
 
 
@@ -45,6 +46,13 @@ class PopularityRecommender:
         if candidates is None:
             return list(self._order)
         return sorted(candidates, key=lambda i: (-self.counts.get(i, 0), i))
+
+    def explain_items(self, features: Mapping[str, Any], items: Sequence[str]) -> list[ItemReason]:
+        """Each item's popularity, the only thing that ordered it."""
+        return [
+            ItemReason(str(i), n, 0.0, {}, self.counts.get(str(i), 0))
+            for n, i in enumerate(items, 1)
+        ]
 
 
 class CooccurrenceRecommender:
@@ -99,3 +107,22 @@ class CooccurrenceRecommender:
                 score[item] += n
         pop = self.popularity.counts
         return sorted(pool, key=lambda i: (-score.get(i, 0), -pop.get(i, 0), i))
+
+    def explain_items(self, features: Mapping[str, Any], items: Sequence[str]) -> list[ItemReason]:
+        """Exact reasons: an item's score is the sum, over the person's recent items, of how
+        often each was bought together with it; popularity breaks ties."""
+        recent = [str(i) for i in features.get(self.features[0].name) or []]
+        out = []
+        for n, item in enumerate(items, 1):
+            contributions: dict[str, float] = {}
+            for r in recent:
+                k = self.cooc.get(r, {}).get(str(item), 0)
+                if k:
+                    contributions[r] = contributions.get(r, 0.0) + k
+            score = float(sum(contributions.values()))
+            out.append(
+                ItemReason(
+                    str(item), n, score, contributions, self.popularity.counts.get(str(item), 0)
+                )
+            )
+        return out

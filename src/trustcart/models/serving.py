@@ -119,5 +119,4 @@ def serve_registered(gw: Gateway, ws: Workspace) -> dict[str, str]:
         if isinstance(model, CooccurrenceRecommender):
             gw.register_fallback(kind, model.popularity)
         served[kind] = choice.record.ref
-    gw.version_loader = lambda name, version: load_version(ws, name, version)
     return served

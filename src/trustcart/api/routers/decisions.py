@@ -152,3 +152,18 @@ def get_subject_decisions(
 ) -> list[dict[str, Any]]:
     """A person's decisions, newest first (for access requests, GDPR Art. 15(1)(h))."""
     return gw.for_subject(subject, limit=limit)
+
+
+@router.get(
+    "/v1/subjects/{subject}/explanations",
+    response_model=list[dict[str, Any]],
+    **requires(Scope.DECISIONS_READ, _ERRORS),
+)
+def get_subject_explanations(
+    subject: _Subject,
+    gw: GatewayDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    """A person's decisions with why each was taken (items: the reason of each item shown),
+    newest first — for access requests (GDPR Art. 15(1)(h))."""
+    return gw.explanations_for(subject, limit=limit)
