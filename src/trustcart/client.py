@@ -137,6 +137,15 @@ class TrustCartClient:
         result: dict[str, Any] = self._request("POST", f"/v1/decisions/{quote(kind)}", body)
         return result
 
+    def decide_many(self, decisions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Up to 500 decisions in one request (``POST /v1/decisions``), each a mapping with
+        ``kind``, ``subject`` and the fields of :meth:`decide`; logged all or nothing."""
+        result: dict[str, Any] = self._request(
+            "POST", "/v1/decisions", {"decisions": [dict(d) for d in decisions]}
+        )
+        taken: list[dict[str, Any]] = result["decisions"]
+        return taken
+
     def decision(self, decision_id: str) -> dict[str, Any]:
         """A logged decision (``GET /v1/decisions/{id}``)."""
         result: dict[str, Any] = self._request("GET", f"/v1/decisions/{quote(decision_id)}")

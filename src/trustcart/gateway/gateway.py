@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from trustcart.clock import utcnow
 from trustcart.consent import ConsentService
-from trustcart.errors import Conflict, SubjectErased, ValidationError
+from trustcart.errors import Conflict, SubjectErased, TrustCartError, ValidationError
 from trustcart.explain import (
     MAX_EXPLAINED_ITEMS,
     Attribution,
@@ -363,8 +363,20 @@ class Gateway:
         return replace(d, seq=seq, created_at=at)
 
     def decide_many(self, requests: Sequence[DecisionRequest]) -> list[Decision]:
-        """Take several decisions and log them in one transaction (all or nothing)."""
-        prepared = [self.prepare(r) for r in requests]
+        """Take several decisions and log them in one transaction (all or nothing): e.g. the
+        personalised prices of every product on a listing page. A refused request fails the
+        batch before anything is logged; the error names its position."""
+        prepared = []
+        for n, r in enumerate(requests):
+            try:
+                prepared.append(self.prepare(r))
+            except TrustCartError as exc:
+                if len(requests) == 1:
+                    raise
+                details = exc.details if isinstance(exc.details, dict) else {"details": exc.details}
+                raise type(exc)(
+                    f"decision {n}: {exc.message}", details={"index": n, **details}
+                ) from None
         if not prepared:
             return []
         written = self.log.append_many([d.payload() for d in prepared])

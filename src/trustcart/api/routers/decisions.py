@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from trustcart.api.auth import requires
 from trustcart.api.routers.consent import get_consent
 from trustcart.api.schemas import ErrorBody
-from trustcart.gateway import DecisionKind, Gateway
+from trustcart.gateway import DecisionKind, DecisionRequest, Gateway
 from trustcart.governance import Scope
 from trustcart.models import serve_registered
 
@@ -79,6 +79,47 @@ class DecisionIn(BaseModel):
     list_price: Decimal | None = Field(default=None, description="Required for price, e.g. 49.90")
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     limit: int | None = Field(default=None, ge=1, le=5000)
+
+
+class DecisionBatchItem(DecisionIn):
+    """One decision of a batch: its kind plus the fields of a single decision."""
+
+    kind: str = Field(max_length=32, description="recommend, rank, price or offer")
+
+
+class DecisionBatchIn(BaseModel):
+    """Several decisions answered together, e.g. the prices of a listing page."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decisions: list[DecisionBatchItem] = Field(min_length=1, max_length=500)
+
+
+@router.post(
+    "/v1/decisions",
+    status_code=201,
+    response_model=dict[str, Any],
+    **requires(Scope.DECISIONS_WRITE, _ERRORS),
+)
+def post_decisions(body: DecisionBatchIn, gw: GatewayDep) -> dict[str, Any]:
+    """Take up to 500 decisions in one request, logged in one transaction (all or nothing):
+    a refused item fails the batch before anything is logged, and the error names it."""
+    taken = gw.decide_many(
+        [
+            DecisionRequest(
+                d.kind,
+                d.subject,
+                d.context,
+                d.candidates,
+                d.jurisdiction,
+                d.list_price,
+                d.currency,
+                d.limit,
+            )
+            for d in body.decisions
+        ]
+    )
+    return {"decisions": [d.to_dict() for d in taken]}
 
 
 @router.post(
