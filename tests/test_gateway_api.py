@@ -117,3 +117,63 @@ def test_erased_subject_explanation_is_410_not_500(
     got = client.get(f"/v1/decisions/{d['id']}", headers=support).json()
     assert got["erased"] is True and got["output"] == d["output"] and "inputs" not in got
     assert client.get("/v1/subjects/c-43/decisions", headers=support).json() == []
+
+
+def test_access_log_names_route_status_and_key_not_the_person(
+    client: TestClient,
+    workspace: Workspace,
+    consent: ConsentService,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import json
+    import logging
+
+    choose(consent, "c-77", ["dynamic_pricing"], "granted")
+    body = {"subject": "c-77", "context": CTX, "jurisdiction": "EU", "list_price": "9.90"}
+    with caplog.at_level(logging.INFO, logger="trustcart.access"):
+        assert (
+            client.post(
+                "/v1/decisions/price", headers=auth(workspace, Role.SERVICE), json=body
+            ).status_code
+            == 201
+        )
+        assert client.get("/v1/subjects/c-77/decisions").status_code == 401
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "trustcart.access"]
+    assert [(x["method"], x["route"], x["status"]) for x in lines] == [
+        ("POST", "/v1/decisions/{ref}", 201),
+        ("GET", "/v1/subjects/{subject}/decisions", 401),
+    ]
+    assert lines[0]["key_id"] and lines[1]["key_id"] is None
+    assert "c-77" not in caplog.text
+
+
+def test_batch_of_decisions_is_logged_all_or_nothing(
+    client: TestClient, workspace: Workspace, consent: ConsentService, gateway: Gateway
+) -> None:
+    service = auth(workspace, Role.SERVICE)
+    choose(consent, "c-80", ["dynamic_pricing", "targeted_offers"], "granted")
+    page = [
+        {"kind": "price", "subject": "c-80", "context": CTX, "list_price": p}
+        for p in ("19.90", "49.90", "120.00")
+    ]
+    page.append({"kind": "offer", "subject": "c-80", "context": {"orders_last_year": 4}})
+    r = client.post("/v1/decisions", headers=service, json={"decisions": page})
+    assert r.status_code == 201, r.text
+    taken = r.json()["decisions"]
+    assert [d["kind"] for d in taken] == ["price", "price", "price", "offer"]
+    assert [d["output"]["list_price"] for d in taken[:3]] == ["19.90", "49.90", "120.00"]
+    seqs = [d["seq"] for d in taken]
+    assert seqs == list(range(seqs[0], seqs[0] + 4))  # one transaction, in order
+    assert {x["id"] for x in gateway.for_subject("c-80")} == {d["id"] for d in taken}
+
+    bad = [page[0], {**page[1], "list_price": "-1"}, page[2]]
+    r = client.post("/v1/decisions", headers=service, json={"decisions": bad})
+    assert r.status_code == 422 and r.json()["message"].startswith("decision 1: list_price")
+    assert r.json()["details"]["index"] == 1
+    assert len(gateway.for_subject("c-80")) == 4  # nothing of the refused batch was logged
+    r = client.post("/v1/decisions", headers=service, json={"decisions": []})
+    assert r.status_code == 422
+    support = auth(workspace, Role.SUPPORT)
+    assert (
+        client.post("/v1/decisions", headers=support, json={"decisions": page}).status_code == 403
+    )

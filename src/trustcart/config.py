@@ -106,6 +106,44 @@ class Settings(BaseModel):
         description="Requests a client may send at once before the rate limit applies.",
     )
 
+    serve_models: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Which registered model version `trustcart serve` uses per decision kind, as "
+            '{price = "pricing-lgbm@3f2a9c01b7de"} or {price = "pricing-lgbm"} (its newest '
+            "version); a kind not listed serves its newest model trained in the workspace."
+        ),
+    )
+    serve_require_audit: bool = Field(
+        default=False,
+        description=(
+            "Serve only model versions whose training data passed a fairness audit with no "
+            "high-severity finding (`trustcart models list` shows the audit)."
+        ),
+    )
+
+    @field_validator("serve_models", mode="before")
+    @classmethod
+    def _serve_models(cls, value: Any) -> Any:
+        if isinstance(value, str):  # from TRUSTCART_SERVE_MODELS='{"price": "pricing-lgbm"}'
+            import json
+
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                raise ValueError(
+                    'must be a JSON object such as {"price": "pricing-lgbm"}'
+                ) from None
+        if isinstance(value, dict):
+            kinds = ("recommend", "rank", "price", "offer")
+            for kind, ref in value.items():
+                if kind not in kinds:
+                    raise ValueError(f"{kind!r} is not a decision kind ({', '.join(kinds)})")
+                name, _, version = str(ref).partition("@")
+                if not name or "@" in version or (("@" in str(ref)) and not version):
+                    raise ValueError(f"{kind}: {ref!r} is not NAME or NAME@VERSION")
+        return value
+
     @field_validator("public_rate_limit")
     @classmethod
     def _rate_limit(cls, value: str) -> str:

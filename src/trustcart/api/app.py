@@ -62,5 +62,8 @@ def create_app(workspace: Workspace) -> FastAPI:
 
 
 def app_from_env() -> FastAPI:
-    """App factory for ``uvicorn --factory`` (one per worker): opens ``$TRUSTCART_WORKSPACE``."""
-    return create_app(Workspace.open(upgrade=False))
+    """App factory for ``uvicorn --factory`` (one per worker): opens ``$TRUSTCART_WORKSPACE``
+    and loads the registered models now, so the first decision does not wait for them."""
+    app = create_app(Workspace.open(upgrade=False))
+    decisions.gateway_of(app)
+    return app

@@ -3,42 +3,62 @@
 Uvicorn's access log prints the client IP and the raw path (which may carry a subject id), both
 personal data; TrustCart turns it off and logs the *route template*, status, duration and the
 API key id (which identifies a system or staff key, not a data subject) as one JSON line.
+
+A plain ASGI middleware, not Starlette's ``BaseHTTPMiddleware``: that one runs every request
+through an extra task and memory streams, which cost ~0.1–0.2 ms of CPU per request here.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("trustcart.access")
 
 
-def install_access_log(app: FastAPI) -> None:
-    """Add the middleware to ``app``."""
+class AccessLogMiddleware:
+    """One JSON line per HTTP request: method, route template, status, ms, API key id."""
 
-    @app.middleware("http")
-    async def _access(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not log.isEnabledFor(logging.INFO):
+            await self.app(scope, receive, send)
+            return
         start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        principal = getattr(request.state, "principal", None)
-        if log.isEnabledFor(logging.INFO):
+        status = [500]
+
+        async def send_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = scope.get("route")
+            state: dict[str, Any] = scope.get("state") or {}
+            principal = state.get("principal")
             log.info(
                 orjson.dumps(
                     {
                         "event": "request",
-                        "method": request.method,
+                        "method": scope.get("method"),
                         "route": getattr(route, "path", "<unmatched>"),
-                        "status": response.status_code,
+                        "status": status[0],
                         "ms": round((time.perf_counter() - start) * 1000, 2),
                         "key_id": getattr(principal, "key_id", None),
                     }
                 ).decode()
             )
-        return response
+
+
+def install_access_log(app: FastAPI) -> None:
+    """Add the middleware to ``app``."""
+    app.add_middleware(AccessLogMiddleware)

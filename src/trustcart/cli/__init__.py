@@ -25,6 +25,7 @@ from trustcart.cli import (
     gateway,
     keys,
     ledger,
+    models,
     privacy,
     records,
     rights,
@@ -109,6 +110,7 @@ app.add_typer(consent.app, name="consent")
 app.add_typer(gateway.app, name="gateway")
 app.add_typer(db.app, name="db")
 app.add_typer(ledger.app, name="ledger")
+app.add_typer(models.app, name="models")
 app.add_typer(keys.app, name="keys")
 app.add_typer(users.app, name="users")
 app.add_typer(privacy.app, name="privacy")

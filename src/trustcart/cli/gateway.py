@@ -1,7 +1,6 @@
 """``trustcart gateway``: proxies, registered models, a person's decisions, log verification.
 
-Training reference models on workspace data (``trustcart models train``) is not here yet;
-train in code with ``trustcart.models.train_pricing`` / ``train_offer``.
+Training reference models on workspace data is ``trustcart models train`` (cli/models.py).
 """
 
 from __future__ import annotations
@@ -96,12 +95,34 @@ def decisions(
     ctx: typer.Context,
     subject: Annotated[str, typer.Argument(help="The shop's id for the person (or pseudonym).")],
     limit: Annotated[int, typer.Option(min=1)] = 100,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="With why each decision was taken.")
+    ] = False,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """A person's decisions, newest first (access requests); none once they were erased."""
-    from trustcart.gateway import DecisionLog, subject_decisions, subject_keys
+    from trustcart.gateway import DecisionLog, Gateway, subject_decisions, subject_keys
     from trustcart.privacy import Pseudonymizer
 
+    if explain:
+        with open_workspace(ctx) as ws, Gateway(ws, commit="sync") as gw:
+            explained = gw.explanations_for(subject, limit=limit)
+        if fmt is OutputFormat.json:
+            print_json(explained)
+        else:
+            print_table(
+                "Decisions and why",
+                ["id", "kind", "why"],
+                [
+                    (
+                        e["decision_id"],
+                        e["kind"],
+                        e["explanation"]["text"] if e["explanation"] else e["unavailable"],
+                    )
+                    for e in explained
+                ],
+            )
+        return
     with open_workspace(ctx) as ws:
         keys = subject_keys(ws.store, Pseudonymizer(ws.settings.pseudonym_key()))
         rows = subject_decisions(DecisionLog(ws.store), keys, subject, limit=limit)

@@ -18,12 +18,25 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs). Binds to 127.0.0.1 unless told otherwise."""
+    """Serve the HTTP API (OpenAPI docs at /docs). Binds to 127.0.0.1 unless told otherwise.
+
+    Decisions are answered by the models trained in the workspace (`trustcart models train`;
+    the `serve_models` setting pins versions); restart to pick up a newly trained one.
+    """
     import uvicorn
+
+    from trustcart.models import serving_plan
 
     root = workspace_dir(ctx).resolve()
     with Workspace.open(root) as ws:  # migrate once, before workers start
         settings = ws.settings
+        plan = serving_plan(ws)
+    for kind, choice in plan.items():  # what each worker will load (names and versions only)
+        if choice.record is not None:
+            audit = choice.clearance.describe() if choice.clearance else "not audited"
+            err_console.print(f"{kind}: {choice.record.ref} ({audit})", highlight=False)
+        elif choice.reason:
+            err_console.print(f"{kind}: no model — {choice.reason}", highlight=False)
     os.environ[WORKSPACE_ENV] = str(root)
     logging.basicConfig(level=settings.log_level.upper(), format="%(message)s")
     bind_host, bind_port = host or settings.api_host, port or settings.api_port
@@ -35,5 +48,8 @@ def serve(
         port=bind_port,
         workers=workers,
         access_log=False,  # it would log client IPs; see trustcart.api.logging
+        # a worker must answer the supervisor's ping within this many seconds or is killed and
+        # restarted; uvicorn's 5 s default kills workers still importing on a busy machine
+        timeout_worker_healthcheck=30,
         log_level=settings.log_level,
     )

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from trustcart.gateway.decision import PERSONAL_FIELDS, Decision, Disclosure, DroppedFeature
 from trustcart.gateway.disclosure import PERSONALISED_PRICE, price_disclosures
-from trustcart.gateway.gateway import DecisionRequest, Gateway
+from trustcart.gateway.gateway import DecisionRequest, Gateway, resolve_feature
 from trustcart.gateway.guardrails import (
     GuardrailAction,
     OfferGuardrail,
     OfferRules,
     PriceGuardrails,
 )
+from trustcart.gateway.inputs import MAX_ITEMS, MAX_NUMBER, MAX_TEXT, check_value
 from trustcart.gateway.log import (
     DECISION_LOG,
     DecisionLog,
@@ -29,16 +30,36 @@ from trustcart.gateway.log import (
     subject_decisions,
     subject_keys,
 )
-from trustcart.gateway.plugin import DecisionKind, DecisionModel, ExplainableModel, FeatureSpec
+from trustcart.gateway.plugin import (
+    FEATURE_TYPES,
+    DecisionKind,
+    DecisionModel,
+    ExplainableModel,
+    FeatureSpec,
+    FeatureType,
+    ItemExplainableModel,
+)
 from trustcart.gateway.protected import ProtectedHit, protected_characteristics, protected_hit
 from trustcart.gateway.proxies import Proxy, list_proxies, register_proxy
-from trustcart.gateway.registry import ModelRecord, list_models, record_model
+from trustcart.gateway.registry import (
+    Clearance,
+    ModelRecord,
+    clearance,
+    get_model,
+    list_models,
+    record_model,
+)
 from trustcart.store.copies import CopyCheck
 
 __all__ = [
     "DECISION_LOG",
+    "FEATURE_TYPES",
+    "MAX_ITEMS",
+    "MAX_NUMBER",
+    "MAX_TEXT",
     "PERSONALISED_PRICE",
     "PERSONAL_FIELDS",
+    "Clearance",
     "CopyCheck",
     "Decision",
     "DecisionKind",
@@ -49,14 +70,19 @@ __all__ = [
     "DroppedFeature",
     "ExplainableModel",
     "FeatureSpec",
+    "FeatureType",
     "Gateway",
     "GuardrailAction",
+    "ItemExplainableModel",
     "ModelRecord",
     "OfferGuardrail",
     "OfferRules",
     "PriceGuardrails",
     "ProtectedHit",
     "Proxy",
+    "check_value",
+    "clearance",
+    "get_model",
     "list_models",
     "list_proxies",
     "open_record",
@@ -65,6 +91,7 @@ __all__ = [
     "protected_hit",
     "record_model",
     "register_proxy",
+    "resolve_feature",
     "shred_decisions",
     "subject_decisions",
     "subject_keys",

@@ -11,9 +11,10 @@ by destroying their key (crypto-shredding) without touching the hash chain.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -24,8 +25,17 @@ from sqlalchemy.exc import IntegrityError
 
 from trustcart.clock import utcnow
 from trustcart.consent import ConsentService
-from trustcart.errors import Conflict, SubjectErased, ValidationError
-from trustcart.explain import Attribution, price_sentence, score_sentence, top_reasons
+from trustcart.errors import Conflict, SubjectErased, TrustCartError, ValidationError
+from trustcart.explain import (
+    MAX_EXPLAINED_ITEMS,
+    Attribution,
+    ItemReason,
+    item_sentence,
+    items_text,
+    price_sentence,
+    score_sentence,
+    top_reasons,
+)
 from trustcart.gateway.decision import Decision, Disclosure, DroppedFeature, personal_part
 from trustcart.gateway.disclosure import price_disclosures
 from trustcart.gateway.guardrails import (
@@ -35,6 +45,7 @@ from trustcart.gateway.guardrails import (
     PriceGuardrails,
     money,
 )
+from trustcart.gateway.inputs import check_group, check_value
 from trustcart.gateway.log import (
     CommitMode,
     DecisionLog,
@@ -42,7 +53,14 @@ from trustcart.gateway.log import (
     subject_decisions,
     subject_keys,
 )
-from trustcart.gateway.plugin import DecisionKind, DecisionModel, ExplainableModel, FeatureSpec
+from trustcart.gateway.plugin import (
+    DecisionKind,
+    DecisionModel,
+    ExplainableModel,
+    FeatureSpec,
+    FeatureType,
+    ItemExplainableModel,
+)
 from trustcart.gateway.protected import protected_hit
 from trustcart.gateway.proxies import ADMIN_LOG, Proxy, list_proxies, register_proxy
 from trustcart.gateway.registry import record_model
@@ -52,6 +70,7 @@ from trustcart.rules import Jurisdiction
 from trustcart.store.tables import DecisionExplanation, SubjectKey, table_of
 from trustcart.workspace import Workspace
 
+_log = logging.getLogger("trustcart.gateway")
 _explanations = table_of(DecisionExplanation)
 _keys = table_of(SubjectKey)
 _KINDS = ", ".join(k.value for k in DecisionKind)
@@ -87,6 +106,7 @@ class _Registered:
     features: tuple[_Feature, ...]
     names: frozenset[str]
     personal: bool  # declares at least one personal feature
+    dtypes: dict[str, FeatureType]  # declared feature -> value type (checked per request)
 
 
 def _kind(value: str | DecisionKind) -> DecisionKind:
@@ -108,7 +128,83 @@ def _price(value: Decimal | str | float | None) -> Decimal:
         raise ValidationError(f"list_price {value!r} is not a number") from None
     if not d.is_finite() or d <= 0:
         raise ValidationError(f"list_price must be a positive amount, got {value!r}")
-    return money(d)
+    if d > MAX_LIST_PRICE:
+        raise ValidationError(f"list_price must be at most {MAX_LIST_PRICE:,}, got {value!r}")
+    price = money(d)
+    if price <= 0:
+        raise ValidationError(f"list_price must be at least 0.01, got {value!r}")
+    return price
+
+
+#: Largest magnitude of a price adjustment the guardrails are asked to clamp: beyond it the model
+#: is broken, not aggressive (and the price's Decimal rounding would overflow).
+_MAX_ADJUSTMENT = 1e6
+#: Largest list price accepted (in currency units): far above any shop price, well inside the
+#: precision of the Decimal arithmetic the price goes through.
+MAX_LIST_PRICE = Decimal(10) ** 12
+
+
+def _call(reg: _Registered, inputs: dict[str, Any], candidates: list[str] | None = None) -> Any:
+    """Call the model; a model that fails on checked inputs is a 409 naming it (the traceback
+    goes to the server log, without input values), not a 500."""
+    try:
+        if candidates is None:
+            return reg.model.predict(inputs)
+        return reg.model.predict(inputs, candidates)
+    except Exception as exc:
+        _log.warning(
+            "model %s@%s failed: %s", reg.name, reg.version, type(exc).__name__, exc_info=False
+        )
+        raise Conflict(
+            f"model {reg.name!r} version {reg.version!r} failed on this request "
+            f"({type(exc).__name__}); its inputs passed the gateway's checks, so the model "
+            "needs fixing",
+            details={"model": reg.name, "version": reg.version},
+        ) from None
+
+
+def _number(value: Any, reg: _Registered, what: str) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise Conflict(
+            f"model {reg.name!r} returned {type(value).__name__} as the {what}, not a number"
+        ) from None
+    if not math.isfinite(x):
+        raise Conflict(f"model {reg.name!r} returned a non-finite {what}")
+    return x
+
+
+def resolve_feature(consent: ConsentService, spec: FeatureSpec, model: str) -> tuple[str, ...]:
+    """The data categories of a declared feature (its own plus its data-map field's), checked:
+    a field must exist in the data map, a feature must carry some category, a feature without
+    purpose must carry no personal data, and a purpose must exist. Used when a model is
+    registered and, before training, by ``trustcart models train``."""
+    cats = tuple(spec.categories)
+    if spec.field is not None:
+        ds_key, _, fname = spec.field.partition(".")
+        ds = consent.datamap.dataset(ds_key)
+        fld = ds.field(fname) if ds else None
+        if fld is None:
+            raise ValidationError(
+                f"model {model!r} feature {spec.name!r}: field {spec.field!r} is not in the "
+                "data map (use dataset.field, e.g. price_quotes.segment)"
+            )
+        cats = tuple(dict.fromkeys((*cats, *fld.data_categories)))
+    if not cats:
+        raise ValidationError(
+            f"model {model!r} feature {spec.name!r} declares no data categories or field"
+        )
+    if spec.purpose is None:
+        personal = [c for c in cats if consent.rules.sensitivity_of(c) != "anonymous"]
+        if personal:
+            raise ValidationError(
+                f"model {model!r} feature {spec.name!r} has no purpose but carries personal "
+                f"data ({', '.join(personal)}); name the purpose it serves"
+            )
+    else:
+        consent.purpose(spec.purpose)  # unknown purpose -> clear error now
+    return cats
 
 
 class Gateway:
@@ -141,6 +237,12 @@ class Gateway:
         self.keys = subject_keys(ws.store, self.consent.pseudonyms, max_staleness=max_staleness)
         self.max_staleness = max_staleness
         self._models: dict[DecisionKind, _Registered] = {}
+        self._unavailable: dict[DecisionKind, str] = {}
+        #: Loads a registered version by name and version when a decision it took must be
+        #: explained and it is not loaded (set by ``trustcart.models.serve_registered``).
+        self.version_loader: Callable[[str, str], DecisionModel | None] | None = (
+            self._load_registered
+        )
         self._fallbacks: dict[DecisionKind, DecisionModel] = {}
         self._versions: dict[tuple[str, str], _Registered] = {}
         self._gates: dict[tuple[str, str, str], tuple[DroppedFeature | None, ...]] = {}
@@ -157,9 +259,11 @@ class Gateway:
         *,
         version: str | None = None,
         training_sha256: str | None = None,
+        serve: bool = True,
     ) -> None:
         """Serve ``model`` for ``kind`` (replacing the previous one; older versions stay
-        loaded so their decisions can still be explained). Records it in the model registry."""
+        loaded so their decisions can still be explained). Records it in the model registry.
+        ``serve=False`` only loads it, to explain its past decisions."""
         k = _kind(kind)
         if not isinstance(model, DecisionModel):
             raise ValidationError(
@@ -188,9 +292,23 @@ class Gateway:
             feats,
             frozenset(names),
             any(f.spec.purpose is not None for f in feats),
+            {f.spec.name: f.spec.dtype for f in feats},
         )
-        self._models[k] = reg
+        if serve:
+            self._models[k] = reg
+            self._unavailable.pop(k, None)
         self._versions[(model.name, ver)] = reg
+
+    def _load_registered(self, name: str, version: str) -> DecisionModel | None:
+        """The default version loader: a version trained in this workspace, from its artefact."""
+        from trustcart.models.serving import load_version  # models build on the gateway
+
+        return load_version(self.ws, name, version)
+
+    def mark_unavailable(self, kind: str | DecisionKind, reason: str) -> None:
+        """Say why ``kind`` has no model (e.g. its configured artefact failed its checksum):
+        the 409 answered for that kind then gives the reason."""
+        self._unavailable[_kind(kind)] = reason
 
     def register_fallback(self, kind: str | DecisionKind, model: DecisionModel) -> None:
         """The non-personalised model used when personalisation is not allowed (e.g. a
@@ -220,32 +338,8 @@ class Gateway:
             self.consent.reload()
 
     def _resolve(self, spec: FeatureSpec, model: str) -> _Feature:
-        cats = tuple(spec.categories)
-        if spec.field is not None:
-            ds_key, _, fname = spec.field.partition(".")
-            ds = self.consent.datamap.dataset(ds_key)
-            fld = ds.field(fname) if ds else None
-            if fld is None:
-                raise ValidationError(
-                    f"model {model!r} feature {spec.name!r}: field {spec.field!r} is not in the "
-                    "data map (use dataset.field, e.g. price_quotes.segment)"
-                )
-            cats = tuple(dict.fromkeys((*cats, *fld.data_categories)))
-        if not cats:
-            raise ValidationError(
-                f"model {model!r} feature {spec.name!r} declares no data categories or field"
-            )
-        if spec.purpose is None:
-            personal = [c for c in cats if self.consent.rules.sensitivity_of(c) != "anonymous"]
-            if personal:
-                raise ValidationError(
-                    f"model {model!r} feature {spec.name!r} has no purpose but carries personal "
-                    f"data ({', '.join(personal)}); name the purpose it serves"
-                )
-        else:
-            self.consent.purpose(spec.purpose)  # unknown purpose -> clear error now
-        label = spec.label or spec.name.replace("_", " ")
-        return _Feature(spec, cats, label)
+        cats = resolve_feature(self.consent, spec, model)
+        return _Feature(spec, cats, spec.label or spec.name.replace("_", " "))
 
     # -- deciding ----------------------------------------------------------------------------
     def decide(
@@ -269,8 +363,20 @@ class Gateway:
         return replace(d, seq=seq, created_at=at)
 
     def decide_many(self, requests: Sequence[DecisionRequest]) -> list[Decision]:
-        """Take several decisions and log them in one transaction (all or nothing)."""
-        prepared = [self.prepare(r) for r in requests]
+        """Take several decisions and log them in one transaction (all or nothing): e.g. the
+        personalised prices of every product on a listing page. A refused request fails the
+        batch before anything is logged; the error names its position."""
+        prepared = []
+        for n, r in enumerate(requests):
+            try:
+                prepared.append(self.prepare(r))
+            except TrustCartError as exc:
+                if len(requests) == 1:
+                    raise
+                details = exc.details if isinstance(exc.details, dict) else {"details": exc.details}
+                raise type(exc)(
+                    f"decision {n}: {exc.message}", details={"index": n, **details}
+                ) from None
         if not prepared:
             return []
         written = self.log.append_many([d.payload() for d in prepared])
@@ -288,25 +394,26 @@ class Gateway:
             raise ValidationError("limit must be at least 1")
         reg = self._models.get(kind)
         if reg is None:
+            why = self._unavailable.get(kind)
             raise Conflict(
-                f"no model registered for decision kind {kind.value!r}; register one with "
-                f"Gateway.register({kind.value!r}, model)",
-                details={"registered": sorted(k.value for k in self._models)},
+                f"no model registered for decision kind {kind.value!r}"
+                + (f" ({why})" if why else "")
+                + f"; train and register one with `trustcart models train {kind.value} --data "
+                "FILE --target COLUMN`, then restart `trustcart serve` (in code: "
+                f"Gateway.register({kind.value!r}, model))",
+                details={
+                    "registered": sorted(k.value for k in self._models),
+                    "reason": why,
+                },
             )
         if time.monotonic() - self._checked_at >= self.max_staleness:
             self.reload()
         j = self.consent.jurisdiction(req.jurisdiction)
         group_key = self._group_key(kind)
-        unknown = [n for n in req.context if n not in reg.names and n != group_key]
-        if unknown:
-            raise ValidationError(
-                f"unknown feature(s) {', '.join(map(repr, unknown))} for model {reg.name!r}; "
-                f"it declares: {', '.join(sorted(reg.names)) or 'none'}",
-                details={"unknown": unknown, "declared": sorted(reg.names)},
-            )
+        context, group = self._check_context(reg, req.context, group_key)
         list_price = _price(req.list_price) if kind is DecisionKind.PRICE else None
 
-        used, dropped, missing, evidence, inputs = self._gate(reg, j, req)
+        used, dropped, missing, evidence, inputs = self._gate(reg, j, req.subject, context)
         personal_used = any(
             f.spec.purpose is not None for f in reg.features if f.spec.name in inputs
         )
@@ -316,8 +423,6 @@ class Gateway:
             fallback_reason = "personalisation not allowed" + (
                 f": {why}" if why else ": no allowed personal feature was provided"
             )
-        group = req.context.get(group_key) if group_key else None
-        group = None if group is None else str(group)
 
         actions: list[GuardrailAction] = []
         disclosures: list[Disclosure] = []
@@ -358,6 +463,32 @@ class Gateway:
             group=group,
             sealed=sealed,
         )
+
+    @staticmethod
+    def _check_context(
+        reg: _Registered, ctx: Mapping[str, Any], group_key: str | None
+    ) -> tuple[dict[str, Any], str | None]:
+        """Declared features only, each value of its declared type (else a 422 naming it),
+        and the fairness group value, before anything else looks at them."""
+        values: dict[str, Any] = {}
+        group: str | None = None
+        unknown: list[str] = []
+        for name, value in ctx.items():
+            dtype = reg.dtypes.get(name)
+            if dtype is None:
+                if name == group_key and group_key is not None:
+                    group = None if value is None else check_group(group_key, value)
+                else:
+                    unknown.append(name)
+            elif value is not None:
+                values[name] = check_value(name, dtype, value)
+        if unknown:
+            raise ValidationError(
+                f"unknown feature(s) {', '.join(map(repr, unknown))} for model {reg.name!r}; "
+                f"it declares: {', '.join(sorted(reg.names)) or 'none'}",
+                details={"unknown": unknown, "declared": sorted(reg.names)},
+            )
+        return values, group
 
     def _group_key(self, kind: DecisionKind) -> str | None:
         if kind is DecisionKind.PRICE:
@@ -400,21 +531,20 @@ class Gateway:
         return gates
 
     def _gate(
-        self, reg: _Registered, j: Jurisdiction, req: DecisionRequest
+        self, reg: _Registered, j: Jurisdiction, subject: str, ctx: Mapping[str, Any]
     ) -> tuple[list[str], list[DroppedFeature], list[str], list[str], dict[str, Any]]:
         used: list[str] = []
         dropped: list[DroppedFeature] = []
         missing: list[str] = []
         evidence: list[str] = []
         inputs: dict[str, Any] = {}
-        ctx = req.context
         for f, static in zip(reg.features, self._static_gates(reg, j), strict=True):
             name = f.spec.name
             if static is not None:
                 dropped.append(static)
                 continue
             if f.spec.purpose is not None:
-                perm = self.consent.may_use(req.subject, f.spec.purpose, f.categories, j.code)
+                perm = self.consent.may_use(subject, f.spec.purpose, f.categories, j.code)
                 evidence.extend(perm.evidence_event_ids)
                 if not perm.allowed:
                     dropped.append(
@@ -445,9 +575,13 @@ class Gateway:
         if not personalise:
             fb = {**base, "price": str(list_price), "answered_by": "fallback:list_price"}
             return fb, [], []
-        raw = float(reg.model.predict(inputs))
-        if not math.isfinite(raw):
-            raise Conflict(f"model {reg.name!r} returned a non-finite price adjustment")
+        raw = _number(_call(reg, inputs), reg, "price adjustment")
+        if abs(raw) > _MAX_ADJUSTMENT:
+            raise Conflict(
+                f"model {reg.name!r} version {reg.version!r} proposed a price adjustment of "
+                f"{raw:g} × list price, beyond ±{_MAX_ADJUSTMENT:g}: a broken model, not an "
+                "aggressive one; the decision was not taken",
+            )
         proposed = money(list_price * (1 + Decimal(repr(raw))))
         final, actions = self.price_guardrails.apply(list_price, proposed, group)
         out: dict[str, Any] = {
@@ -469,7 +603,7 @@ class Gateway:
         rules = self.offer_rules
         if not personalise:
             return {"offer": rules.default, "score": None, "answered_by": "fallback:default"}, []
-        score = float(reg.model.predict(inputs))
+        score = _number(_call(reg, inputs), reg, "offer score")
         made, action = self.offer_guardrail.apply(group, score >= rules.threshold)
         out = {"offer": rules.offer if made else None, "score": score, "answered_by": "model"}
         return out, [action] if action else []
@@ -485,7 +619,10 @@ class Gateway:
         cands = list(req.candidates) if req.candidates is not None else None
         actions: list[GuardrailAction] = []
         if personalise:
-            items = [str(i) for i in reg.model.predict(inputs, cands)]
+            raw_items = _call(reg, inputs, cands)
+            if isinstance(raw_items, str | bytes) or not isinstance(raw_items, Iterable):
+                raise Conflict(f"model {reg.name!r} returned {type(raw_items).__name__}, not items")
+            items = [str(i) for i in raw_items]
             by = "model"
         elif kind in self._fallbacks:
             fb = self._fallbacks[kind]
@@ -525,6 +662,26 @@ class Gateway:
         """A person's decisions, opened, newest first (by their id or global pseudonym), for
         access requests; empty once the person was erased."""
         return subject_decisions(self.log, self.keys, subject, limit=limit)
+
+    def explanations_for(self, subject: str, *, limit: int = 100) -> list[dict[str, Any]]:
+        """A person's decisions with their explanations, newest first — the "meaningful
+        information about the logic involved" of an access request (GDPR Art. 15(1)(h)).
+        A decision that cannot be explained here says why instead of failing the list."""
+        out = []
+        for rec in self.for_subject(subject, limit=limit):
+            entry: dict[str, Any] = {
+                "decision_id": rec["id"],
+                "kind": rec["kind"],
+                "created_at": rec["created_at"],
+                "output": rec["output"],
+            }
+            try:
+                entry["explanation"] = self.explanation(rec["id"])
+            except (Conflict, SubjectErased) as exc:
+                entry["explanation"] = None
+                entry["unavailable"] = exc.message
+            out.append(entry)
+        return out
 
     def shred_subject(self, subject: str) -> ShredReport:
         """Erase a person from the decision log by crypto-shredding (by id or pseudonym).
@@ -600,6 +757,8 @@ class Gateway:
             "attribution": None,
             "reasons": [],
         }
+        if rec["kind"] in (DecisionKind.RECOMMEND, DecisionKind.RANK):
+            return self._explain_items(rec, out)
         if rec.get("fallback_reason"):
             answer = {
                 "price": "the list price",
@@ -608,12 +767,7 @@ class Gateway:
             out["method"] = "none"
             out["text"] = f"{answer}: {rec['fallback_reason']}"
             return out
-        reg = self._versions.get((rec["model"], rec["model_version"]))
-        if reg is None:
-            raise Conflict(
-                f"model {rec['model']!r} version {rec['model_version']!r} is not loaded in this "
-                "gateway; register it to explain its decisions",
-            )
+        reg = self._version_of(rec)
         if not isinstance(reg.model, ExplainableModel):
             out["method"] = "none"
             out["text"] = f"{reg.name} does not provide feature attributions"
@@ -637,6 +791,77 @@ class Gateway:
             text = score_sentence(att, outcome=outcome, labels=labels, values=values)
         else:
             text = "; ".join(out["reasons"])
+        out["text"] = text
+        return out
+
+    def _version_of(self, rec: dict[str, Any]) -> _Registered:
+        """The model version that took a logged decision (loaded from the workspace's
+        artefacts if this process does not hold it)."""
+        key = (rec["model"], rec["model_version"])
+        reg = self._versions.get(key)
+        if reg is None and self.version_loader is not None:
+            loaded = self.version_loader(*key)
+            if loaded is not None:
+                self.register(rec["kind"], loaded, serve=False)
+                reg = self._versions.get(key)
+        if reg is None:
+            raise Conflict(
+                f"model {rec['model']!r} version {rec['model_version']!r} is not loaded in this "
+                "gateway and has no artefact in the workspace; register it to explain its "
+                "decisions",
+            )
+        return reg
+
+    def _explain_items(self, rec: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
+        """Recommend / rank: the reason of each item shown (co-purchases with the person's
+        recent items, exact; popularity; or the given order)."""
+        items: list[str] = rec["output"]["items"]
+        by: str = rec["output"].get("answered_by", "")
+        shown = items[:MAX_EXPLAINED_ITEMS]
+        kind = DecisionKind(rec["kind"])
+        explainer: Any = None
+        inputs: dict[str, Any] = {}
+        recent: list[str] = []
+        if by == "model":
+            reg = self._version_of(rec)
+            explainer, inputs = reg.model, rec.get("inputs") or {}
+            recent = [
+                str(i)
+                for f in reg.features
+                if f.spec.dtype == "items"
+                for i in inputs.get(f.spec.name) or []
+            ]
+        elif by.startswith("fallback:") and by != "fallback:given_order":
+            name = by.removeprefix("fallback:")
+            # prefer the fallback stored with the recorded model version (same artefact)
+            try:
+                held: _Registered | None = self._version_of(rec)
+            except Conflict:
+                held = None
+            candidates = [getattr(held.model, "popularity", None) if held else None]
+            candidates.append(self._fallbacks.get(kind))
+            explainer = next((m for m in candidates if m is not None and m.name == name), None)
+        if isinstance(explainer, ItemExplainableModel):
+            reasons = list(explainer.explain_items(inputs, shown))
+            out["method"] = "item-item" if by == "model" else "popularity"
+        elif by == "fallback:given_order":
+            reasons = [ItemReason(i, n, 0.0) for n, i in enumerate(shown, 1)]
+            out["method"] = "given-order"
+        else:
+            reasons = []
+            out["method"] = "none"
+        out["items"] = [r.to_dict() for r in reasons]
+        out["reasons"] = [item_sentence(r) for r in reasons]
+        if reasons:
+            text = items_text(reasons, recent=list(dict.fromkeys(recent)), total=len(items))
+        elif by == "model":
+            text = f"{rec['model']} does not give reasons for its items"
+        else:
+            text = "the non-personalised order of the fallback model"
+        if rec.get("fallback_reason"):
+            text = f"not personalised ({rec['fallback_reason']}); {text}"
+        if rec.get("guardrails"):
+            text += "; only the candidates given by the shop were kept"
         out["text"] = text
         return out
 

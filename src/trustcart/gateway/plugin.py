@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
-from trustcart.explain import Attribution
+from trustcart.explain import Attribution, ItemReason
 
 
 class DecisionKind(StrEnum):
@@ -24,6 +24,13 @@ class DecisionKind(StrEnum):
     OFFER = "offer"  # an acceptance score in [0, 1] (fallback: the default offer)
 
 
+#: What a feature's value is. The gateway checks it before the model sees it, so a request can
+#: never crash a model: ``number`` — a finite int/float/bool of magnitude ≤ 10^15; ``items`` —
+#: a list of item ids (strings or integers); ``text`` — a short string.
+FeatureType = Literal["number", "items", "text"]
+FEATURE_TYPES: tuple[FeatureType, ...] = ("number", "items", "text")
+
+
 @dataclass(frozen=True, slots=True)
 class FeatureSpec:
     """One model input.
@@ -32,7 +39,7 @@ class FeatureSpec:
     input (stock level, demand) whose categories must all be ``system.*``. ``categories`` are
     fideslang data categories; alternatively ``field="dataset.field"`` takes them from the data
     map, so the declaration cannot drift from the inventory. ``label`` is the phrase used in
-    explanations ("loyalty tier").
+    explanations ("loyalty tier"). ``dtype`` is the value's type (see :data:`FeatureType`).
     """
 
     name: str
@@ -40,16 +47,36 @@ class FeatureSpec:
     categories: tuple[str, ...] = ()
     field: str | None = None
     label: str | None = None
+    dtype: FeatureType = "number"
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly view (model registry, decision log)."""
-        return {
+        """JSON-friendly view (model registry, decision log). ``dtype`` appears only when it is
+        not ``number``, so versions registered before it existed keep the same record."""
+        out: dict[str, Any] = {
             "name": self.name,
             "purpose": self.purpose,
             "categories": list(self.categories),
             "field": self.field,
             "label": self.label,
         }
+        if self.dtype != "number":
+            out["dtype"] = self.dtype
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FeatureSpec:
+        """The inverse of :meth:`to_dict` (model artefacts, the registry)."""
+        dtype = data.get("dtype") or "number"
+        if dtype not in FEATURE_TYPES:
+            raise ValueError(f"feature {data.get('name')!r}: unknown dtype {dtype!r}")
+        return cls(
+            name=str(data["name"]),
+            purpose=data.get("purpose"),
+            categories=tuple(str(c) for c in data.get("categories") or ()),
+            field=data.get("field"),
+            label=data.get("label"),
+            dtype=dtype,
+        )
 
 
 @runtime_checkable
@@ -61,9 +88,21 @@ class DecisionModel(Protocol):
     model imputes its training mean) and, for ``recommend``/``rank``, the candidate item ids.
     """
 
-    name: str
-    version: str
-    features: Sequence[FeatureSpec]
+    # read-only members, so a model may hold them as plain attributes of any subtype
+    @property
+    def name(self) -> str:
+        """The model's name (registry, decision log)."""
+        ...
+
+    @property
+    def version(self) -> str:
+        """The version; with the name it identifies one trained model."""
+        ...
+
+    @property
+    def features(self) -> Sequence[FeatureSpec]:
+        """The declared inputs."""
+        ...
 
     def predict(self, features: Mapping[str, Any], candidates: Sequence[str] | None = None) -> Any:
         """The raw model output for one decision (shape depends on the kind)."""
@@ -76,4 +115,16 @@ class ExplainableModel(DecisionModel, Protocol):
 
     def explain(self, features: Mapping[str, Any]) -> Attribution:
         """Attributions summing to the output ``predict`` gave for these features."""
+        ...
+
+
+@runtime_checkable
+class ItemExplainableModel(DecisionModel, Protocol):
+    """A recommend/rank model that can say why each item of its list is where it is."""
+
+    def explain_items(
+        self, features: Mapping[str, Any], items: Sequence[str]
+    ) -> Sequence[ItemReason]:
+        """One reason per item of ``items`` (in order), from the same computation as
+        ``predict`` for these features."""
         ...

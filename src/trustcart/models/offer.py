@@ -20,6 +20,16 @@ from trustcart.gateway.plugin import FeatureSpec
 from trustcart.models._data import check_columns, training_sha256
 
 
+def sigmoid(z: float) -> float:
+    """``1 / (1 + e^-z)`` without overflow: ``math.exp`` raises OverflowError beyond ~709, so
+    the exponent is always ≤ 0 (for z < 0 the equal form ``e^z / (1 + e^z)``). Exact 0 and 1
+    at the extremes; NaN stays NaN (the gateway refuses a non-finite score)."""
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
 class LogisticOffer:
     """A trained offer model implementing the gateway's ``ExplainableModel``."""
 
@@ -58,8 +68,7 @@ class LogisticOffer:
         self, features: Mapping[str, Any], candidates: Sequence[str] | None = None
     ) -> float:
         """Probability that the person takes the offer."""
-        z = self.log_odds(features)
-        return 1.0 / (1.0 + math.exp(-z))
+        return sigmoid(self.log_odds(features))
 
     def explain(self, features: Mapping[str, Any]) -> Attribution:
         """Exact attributions of the log-odds: ``coef·(x − training mean)``."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
+from trustcart.explain import ItemReason
 from trustcart.gateway.plugin import FeatureSpec
 
 
@@ -15,10 +17,18 @@ class PopularityRecommender:
 
     features: list[FeatureSpec] = []  # noqa: RUF012 - a class-level constant: no inputs
 
-    def __init__(self, counts: Mapping[str, int], *, name: str = "popularity", version: str = "1"):
+    def __init__(
+        self,
+        counts: Mapping[str, int],
+        *,
+        name: str = "popularity",
+        version: str = "1",
+        training_sha256: str | None = None,
+    ) -> None:
         self.counts = dict(counts)
         self.name = name
         self.version = version
+        self.training_sha256 = training_sha256
         self._order = sorted(self.counts, key=lambda i: (-self.counts[i], i))
 
     @classmethod
@@ -37,6 +47,13 @@ class PopularityRecommender:
             return list(self._order)
         return sorted(candidates, key=lambda i: (-self.counts.get(i, 0), i))
 
+    def explain_items(self, features: Mapping[str, Any], items: Sequence[str]) -> list[ItemReason]:
+        """Each item's popularity, the only thing that ordered it."""
+        return [
+            ItemReason(str(i), n, 0.0, {}, self.counts.get(str(i), 0))
+            for n, i in enumerate(items, 1)
+        ]
+
 
 class CooccurrenceRecommender:
     """Scores an item by how often it was bought together with the person's recent items."""
@@ -49,10 +66,13 @@ class CooccurrenceRecommender:
         *,
         name: str = "item-item",
         version: str = "1",
+        training_sha256: str | None = None,
     ) -> None:
+        self.training_sha256 = training_sha256
         self.cooc = {k: dict(v) for k, v in cooc.items()}
         self.popularity = popularity
-        self.features = [feature]
+        # the person's recent items: a list, which the gateway checks as such
+        self.features = [replace(feature, dtype="items")]
         self.name = name
         self.version = version
 
@@ -87,3 +107,22 @@ class CooccurrenceRecommender:
                 score[item] += n
         pop = self.popularity.counts
         return sorted(pool, key=lambda i: (-score.get(i, 0), -pop.get(i, 0), i))
+
+    def explain_items(self, features: Mapping[str, Any], items: Sequence[str]) -> list[ItemReason]:
+        """Exact reasons: an item's score is the sum, over the person's recent items, of how
+        often each was bought together with it; popularity breaks ties."""
+        recent = [str(i) for i in features.get(self.features[0].name) or []]
+        out = []
+        for n, item in enumerate(items, 1):
+            contributions: dict[str, float] = {}
+            for r in recent:
+                k = self.cooc.get(r, {}).get(str(item), 0)
+                if k:
+                    contributions[r] = contributions.get(r, 0.0) + k
+            score = float(sum(contributions.values()))
+            out.append(
+                ItemReason(
+                    str(item), n, score, contributions, self.popularity.counts.get(str(item), 0)
+                )
+            )
+        return out

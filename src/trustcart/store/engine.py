@@ -19,6 +19,8 @@ from trustcart.errors import ConfigError
 
 #: Execution option that makes an SQLite transaction take the write lock at BEGIN.
 SQLITE_IMMEDIATE = "trustcart_sqlite_immediate"
+#: Pooled connections per SQLite engine (one per API request thread, plus the log writer).
+SQLITE_POOL = 42
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -47,7 +49,12 @@ def make_engine(url: str) -> Engine:
         raise ConfigError(f"invalid database URL {url!r}: {exc}") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        engine = create_engine(parsed, connect_args={"timeout": 30})
+        # Keep as many connections as request threads (anyio's default limit is 40): with the
+        # default pool (5 + 10 overflow) the API opened and closed a connection, PRAGMAs
+        # included, on most requests under load. SQLite connections cost ~100 KB each.
+        engine = create_engine(
+            parsed, connect_args={"timeout": 30}, pool_size=SQLITE_POOL, max_overflow=8
+        )
         _configure_sqlite(engine)
         return engine
     if backend == "postgresql":

@@ -212,7 +212,8 @@ class GatewayProxy(Base):
 
 
 class ModelRegistration(Base):
-    """A model version the gateway has served: its features and training-data fingerprint."""
+    """A model version the gateway has served or `trustcart models train` trained: its
+    features, training-data fingerprint and, when trained in the workspace, its artefact."""
 
     __tablename__ = "model_registry"
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
@@ -221,6 +222,10 @@ class ModelRegistration(Base):
     features: Mapped[str] = mapped_column(Text)  # JSON list of feature specs
     training_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # path relative to the workspace and sha256 of the saved model (NULL: registered in code)
+    artefact: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    artefact_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    training: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON provenance
 
 
 class RightsRequestRow(Base):

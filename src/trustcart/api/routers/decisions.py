@@ -1,8 +1,9 @@
 """Decisions over HTTP: take a gated decision, read it back, explain it, list a person's.
 
-Thin: parse, call :class:`trustcart.gateway.Gateway`, render. Models are registered on the
-app's gateway by the process that serves it (``gateway_of(app).register(...)``); a kind with
-no model answers 409 saying so.
+Thin: parse, call :class:`trustcart.gateway.Gateway`, render. The app's gateway serves the
+models trained in the workspace (``trustcart models train``; ``serve_models`` setting); a
+process may register more (``gateway_of(app).register(...)``). A kind with no model answers
+409 saying how to register one.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from trustcart.api.auth import requires
 from trustcart.api.routers.consent import get_consent
 from trustcart.api.schemas import ErrorBody
-from trustcart.gateway import DecisionKind, Gateway
+from trustcart.gateway import DecisionKind, DecisionRequest, Gateway
 from trustcart.governance import Scope
+from trustcart.models import serve_registered
 
 router = APIRouter(tags=["decisions"])
 # POST /v1/decisions/{kind} and GET /v1/decisions/{id} share one path template, ``{ref}``, so
@@ -48,6 +50,8 @@ def gateway_of(app: FastAPI) -> Gateway:
                     consent = ConsentService(app.state.workspace)
                     app.state.consent = consent
                 gw = Gateway(app.state.workspace, consent=consent)
+                # the models trained in the workspace (trustcart models train), as configured
+                serve_registered(gw, app.state.workspace)
                 app.state.gateway = gw
     return gw
 
@@ -75,6 +79,47 @@ class DecisionIn(BaseModel):
     list_price: Decimal | None = Field(default=None, description="Required for price, e.g. 49.90")
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     limit: int | None = Field(default=None, ge=1, le=5000)
+
+
+class DecisionBatchItem(DecisionIn):
+    """One decision of a batch: its kind plus the fields of a single decision."""
+
+    kind: str = Field(max_length=32, description="recommend, rank, price or offer")
+
+
+class DecisionBatchIn(BaseModel):
+    """Several decisions answered together, e.g. the prices of a listing page."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decisions: list[DecisionBatchItem] = Field(min_length=1, max_length=500)
+
+
+@router.post(
+    "/v1/decisions",
+    status_code=201,
+    response_model=dict[str, Any],
+    **requires(Scope.DECISIONS_WRITE, _ERRORS),
+)
+def post_decisions(body: DecisionBatchIn, gw: GatewayDep) -> dict[str, Any]:
+    """Take up to 500 decisions in one request, logged in one transaction (all or nothing):
+    a refused item fails the batch before anything is logged, and the error names it."""
+    taken = gw.decide_many(
+        [
+            DecisionRequest(
+                d.kind,
+                d.subject,
+                d.context,
+                d.candidates,
+                d.jurisdiction,
+                d.list_price,
+                d.currency,
+                d.limit,
+            )
+            for d in body.decisions
+        ]
+    )
+    return {"decisions": [d.to_dict() for d in taken]}
 
 
 @router.post(
@@ -148,3 +193,18 @@ def get_subject_decisions(
 ) -> list[dict[str, Any]]:
     """A person's decisions, newest first (for access requests, GDPR Art. 15(1)(h))."""
     return gw.for_subject(subject, limit=limit)
+
+
+@router.get(
+    "/v1/subjects/{subject}/explanations",
+    response_model=list[dict[str, Any]],
+    **requires(Scope.DECISIONS_READ, _ERRORS),
+)
+def get_subject_explanations(
+    subject: _Subject,
+    gw: GatewayDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    """A person's decisions with why each was taken (items: the reason of each item shown),
+    newest first — for access requests (GDPR Art. 15(1)(h))."""
+    return gw.explanations_for(subject, limit=limit)
