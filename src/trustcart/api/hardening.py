@@ -13,8 +13,9 @@ route already sets wins (the privacy pages send their own stricter CSP). ``/docs
 pages need internet access in the browser).
 
 Rate limit: a token bucket per client IP on everything under ``/privacy/api/`` and on
-``POST /privacy/preferences`` and the rights-request form — the endpoints anyone on the
-internet can call without a key.
+``POST /privacy/preferences``, the rights-request form and the whistleblower forms
+(``POST /concerns``, ``/concerns/follow-up``) — the endpoints anyone on the internet can call
+without a key.
 Authenticated ``/v1`` routes are not limited here: every key is issued to a named system or
 person and its requests are in the access log under its key id, so abuse is accountable and
 the key can be revoked (per-key quotas can come later). The IP is used only as a dictionary key
@@ -143,7 +144,13 @@ class HardeningMiddleware:
         return path.startswith("/privacy/api/") or (
             method == "POST"
             and path.rstrip("/")
-            in ("/privacy/preferences", "/privacy/request", "/privacy/request/verify")
+            in (
+                "/privacy/preferences",
+                "/privacy/request",
+                "/privacy/request/verify",
+                "/concerns",
+                "/concerns/follow-up",
+            )
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
