@@ -79,9 +79,7 @@ def main() -> None:
                 schema = f"bench_{uuid.uuid4().hex[:8]}"
                 with create_engine(args.pg).begin() as conn:
                     conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-                os.environ["TRUSTCART_DATABASE_URL"] = (
-                    f"{args.pg}?options=-csearch_path%3D{schema}"
-                )
+                os.environ["TRUSTCART_DATABASE_URL"] = f"{args.pg}?options=-csearch_path%3D{schema}"
             try:
                 with Workspace.open(root) as ws:
                     off = _requests(ws, args.requests, logged=False)
