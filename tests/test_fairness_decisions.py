@@ -145,7 +145,7 @@ def test_decisions_errors(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     r = CliRunner().invoke(app, ["audit", "decisions", "-g", "kind", "--outcome", "offered"])
-    assert r.exit_code == 2 and "not a workspace" in r.stderr
+    assert r.exit_code == 2 and "not a workspace" in " ".join(r.stderr.split())  # wrapped
     with pytest.raises(ValidationError, match="unknown decision kind 'prize'"):
         open_decisions(workspace.store, "decisions:prize")
     with pytest.raises(ValidationError, match="empty"):  # a log with no decision yet
