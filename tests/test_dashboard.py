@@ -27,7 +27,7 @@ from trustcart.dashboard import Bar, Series, bar_chart, line_chart, object_path,
 from trustcart.dashboard.charts import PALETTE, nice_max
 from trustcart.errors import AuthenticationError, Conflict, ValidationError
 from trustcart.governance import (
-    ACCESS_LOG,
+    LOGIN_LOG,
     MAX_FAILED_LOGINS,
     ROLE_SCOPES,
     Role,
@@ -74,7 +74,7 @@ def test_password_is_stored_as_argon2id_and_checked(workspace: Workspace) -> Non
         create_user(workspace.store, username="eve", role="dpo", password="short")
     with pytest.raises(ValidationError, match="unknown role"):
         create_user(workspace.store, username="eve", role="root", password=PASSWORD)
-    actions = [r.payload["action"] for r in workspace.store.log(ACCESS_LOG)]
+    actions = [r.payload["action"] for r in workspace.store.log(LOGIN_LOG)]
     assert actions == ["login", "login.failed", "login.failed"]
 
 
@@ -94,7 +94,7 @@ def test_sessions_expire_end_and_die_with_the_account(workspace: Workspace) -> N
     user = create_user(store, username="dana", role="dpo", password=PASSWORD)
     token = start_session(store, user)
     info = session_of(store, token)
-    assert info.principal.role is Role.DPO and info.principal.can(Scope.CONCERNS_READ)
+    assert info.principal.role is Role.DPO and info.principal.can(Scope.FAIRNESS_READ)
     with store.read() as conn:
         assert token not in str(conn.execute(select(_sessions)).all())  # only its hash
     end_session(store, token)
@@ -141,7 +141,9 @@ def test_recorded_scans_make_the_trend(workspace: Workspace) -> None:
 def test_support_role_lacks_fairness_and_concerns() -> None:
     support = ROLE_SCOPES[Role.SUPPORT]
     assert Scope.FAIRNESS_READ not in support and Scope.CONCERNS_READ not in support
-    assert Scope.CONCERNS_READ in ROLE_SCOPES[Role.DPO]
+    # whistleblower reports are for the ethics committee only, not even the DPO
+    assert Scope.CONCERNS_READ not in ROLE_SCOPES[Role.DPO]
+    assert Scope.CONCERNS_READ in ROLE_SCOPES[Role.ETHICS]
 
 
 # --- the pages over HTTP ------------------------------------------------------------------------
@@ -288,7 +290,6 @@ def test_every_page_renders_for_the_dpo(client: TestClient, shop: Workspace) -> 
         "/dashboard/rights?view=overdue",
         f"/dashboard/rights/{req.id}",
         "/dashboard/governance",
-        "/dashboard/governance/concerns",
     ]
     for path in pages:
         r = client.get(path)
@@ -300,6 +301,8 @@ def test_every_page_renders_for_the_dpo(client: TestClient, shop: Workspace) -> 
     assert client.get("/dashboard/datamap/system/nope").status_code == 404
     assert client.get("/dashboard/rights/rr_NOPE").status_code == 404
     assert client.get("/dashboard/decisions?id=dec_NOPE").status_code == 404
+    # concerns are for the ethics committee only: not even the DPO opens them
+    assert client.get("/dashboard/governance/concerns").status_code == 403
 
 
 def test_overview_numbers_match_the_database(client: TestClient, shop: Workspace) -> None:

@@ -144,6 +144,65 @@ class Settings(BaseModel):
                     raise ValueError(f"{kind}: {ref!r} is not NAME or NAME@VERSION")
         return value
 
+    access_purpose_required: bool = Field(
+        default=False,
+        description=(
+            "Refuse (422) a read of personal data through the API that states no purpose "
+            "(X-Purpose header or access_purpose query); when false the role's standing "
+            "purpose is logged instead."
+        ),
+    )
+    access_review_days: int = Field(
+        default=90,
+        ge=1,
+        le=730,
+        description="Days after which an API key must be re-approved or revoked (access review).",
+    )
+    unused_grant_days: int = Field(
+        default=90,
+        ge=1,
+        le=730,
+        description="A key holding personal-data scopes unused for this many days is flagged.",
+    )
+    training_required: list[str] = Field(
+        default_factory=lambda: ["privacy_law", "ethical_ai"],
+        max_length=20,
+        description=(
+            "Courses every person holding a key with personal-data scopes must have completed "
+            '(comma-separated in the environment, e.g. "privacy_law,ethical_ai").'
+        ),
+    )
+    training_validity_days: int = Field(
+        default=365,
+        ge=1,
+        le=3650,
+        description="How long a completed course counts when its record gives no expiry date.",
+    )
+    require_ethics_approval: bool = Field(
+        default=False,
+        description=(
+            "The gateway refuses (409) to serve a model version the ethics committee has not "
+            "approved (`trustcart ethics review`)."
+        ),
+    )
+
+    @field_validator("training_required", mode="before")
+    @classmethod
+    def _courses(cls, value: Any) -> Any:
+        if isinstance(value, str):  # TRUSTCART_TRAINING_REQUIRED=privacy_law,ethical_ai
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            import re
+
+            for course in value:
+                if not isinstance(course, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", course):
+                    raise ValueError(
+                        f"course {course!r}: use lower-case letters, digits and '_' "
+                        "(e.g. privacy_law)"
+                    )
+            return list(dict.fromkeys(value))
+        return value
+
     @field_validator("public_rate_limit")
     @classmethod
     def _rate_limit(cls, value: str) -> str:

@@ -8,10 +8,21 @@ import trustcart
 from trustcart.api.errors import install_error_handlers
 from trustcart.api.hardening import install_hardening
 from trustcart.api.logging import install_access_log
-from trustcart.api.routers import catalog, consent, decisions, keys, ledgers, rights, rules
+from trustcart.api.routers import (
+    catalog,
+    concerns,
+    consent,
+    decisions,
+    governance,
+    keys,
+    ledgers,
+    rights,
+    rules,
+)
 from trustcart.api.schemas import ErrorBody, Health
 from trustcart.dashboard import router as dashboard_pages
 from trustcart.web import router as privacy_pages
+from trustcart.web.concerns_pages import router as concern_pages
 from trustcart.workspace import Workspace
 
 
@@ -56,8 +67,11 @@ def create_app(workspace: Workspace) -> FastAPI:
     app.include_router(rules.router)
     app.include_router(rights.router)
     app.include_router(rights.hooks)
+    app.include_router(governance.router)
+    app.include_router(concerns.router)
     app.include_router(privacy_pages)  # end-user pages under /privacy (no API key)
     app.include_router(dashboard_pages)  # DPO dashboard under /dashboard (login session)
+    app.include_router(concern_pages)  # whistleblower channel /concerns (no account)
     return app
 
 

@@ -22,7 +22,9 @@ from trustcart.cli import (
     db,
     demo,
     dpia,
+    ethics,
     gateway,
+    governance,
     keys,
     ledger,
     models,
@@ -122,6 +124,10 @@ app.add_typer(dpia.app, name="dpia")
 app.add_typer(aia.app, name="aia")
 app.add_typer(rights.app, name="rights")
 app.add_typer(rights.retention_app, name="retention")
+app.add_typer(governance.access_app, name="access")
+app.add_typer(governance.training_app, name="training")
+app.add_typer(ethics.app, name="ethics")
+app.add_typer(ethics.concerns_app, name="concerns")
 
 
 def main() -> None:

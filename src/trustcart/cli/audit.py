@@ -432,3 +432,56 @@ def mitigate_prices(
         write=write,
     )
     _mitigation_out(ctx, result, fmt, output)
+
+
+@app.command("competition")
+def competition(
+    ctx: typer.Context,
+    window: Annotated[
+        str, typer.Option(help="Time window of a price cell: hour, day, week or month.")
+    ] = "day",
+    min_decisions: Annotated[
+        int, typer.Option(min=2, help="Decisions a cell needs before its prices are compared.")
+    ] = 2,
+    top: Annotated[int, typer.Option(min=1, max=10_000, help="Cells shown in detail.")] = 10,
+    fmt: Annotated[AuditFormat, typer.Option("--format", "-f")] = AuditFormat.table,
+    output: OutputOption = None,
+) -> None:
+    """Competition signals from the decision log: price dispersion per product price point and
+    window, and the share of shoppers shown a worse price than one offered to others."""
+    from rich.table import Table
+
+    from trustcart.fairness import competition_signals
+
+    if fmt is AuditFormat.html:
+        raise ValidationError("competition signals render as table or json")
+    source = _source(ctx, "decisions:price")
+    report = competition_signals(
+        source,
+        window=window,  # type: ignore[arg-type]  # validated by competition_signals
+        min_decisions=min_decisions,
+        top=top,
+    )
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{x:.1%}"
+
+    rich = Table(
+        title=(
+            f"Competition signals per {window}: {report.decisions} price decisions in "
+            f"{report.cells} cells; {pct(report.share_worse)} shown a worse price than the "
+            f"best offered to others (mean excess {pct(report.mean_excess)} of list price); "
+            f"widest spread {pct(report.max_spread)}"
+        ),
+        title_justify="left",
+    )
+    for col in ("window", "currency", "list price", "n", "best", "worst", "spread", "CV",
+                "worse than best"):  # fmt: skip
+        rich.add_column(col)
+    for c in report.top_cells:
+        rich.add_row(
+            c.window_start, c.currency, f"{c.list_price:.2f}", str(c.decisions),
+            f"{c.best_price:.2f}", f"{c.worst_price:.2f}", pct(c.spread), f"{c.cv:.3f}",
+            pct(c.share_worse),
+        )  # fmt: skip
+    _emit(fmt, report.to_dict(), rich, lambda: "", output)

@@ -27,6 +27,7 @@ from trustcart.errors import ValidationError
 if TYPE_CHECKING:
     from trustcart.assessments.records import Records
     from trustcart.catalog import DataMap, Sensitivity
+    from trustcart.config import Settings
     from trustcart.rules import Jurisdiction, Rules
     from trustcart.store import Store
 
@@ -42,6 +43,8 @@ class CheckContext:
     loaded); checks that need the workspace's tables then find nothing to report. ``records``
     (vendors, DPIAs, AIAs) are read from the store unless given; ``on`` is the day expiry dates
     are judged against (today by default), so a scan can be replayed for a past or future day.
+    ``settings`` are the workspace's (policy intervals such as access reviews); checks use
+    their defaults when scanning without a workspace.
     """
 
     datamap: DataMap
@@ -49,6 +52,7 @@ class CheckContext:
     store: Store | None = None
     records: Records | None = None
     on: date | None = None
+    settings: Settings | None = None
     _resolved: dict[str, Jurisdiction] = field(default_factory=dict, repr=False)
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
 

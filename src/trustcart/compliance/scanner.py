@@ -52,6 +52,7 @@ def scan(
         rules=rules if rules is not None else load_rules(),
         store=workspace.store,
         on=on,
+        settings=workspace.settings,
     )
     return run_checks(ctx, areas=areas)
 

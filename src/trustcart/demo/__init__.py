@@ -116,6 +116,10 @@ def run_demo(
 
             for name, path in run_rights_step(ws, reports, echo, customers=customers).items():
                 result.reports[name] = path
+        with step("governance: ethics reviews, staff access and training"):
+            from trustcart.demo.governance import run_governance_step
+
+            run_governance_step(ws, echo)
         with step("compliance scan"):
             from trustcart.compliance import record_scan, scan, to_html
             from trustcart.compliance.render import to_sarif_text

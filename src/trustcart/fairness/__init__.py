@@ -6,6 +6,12 @@ only parses options, calls it, renders and stores. Metric names and definitions 
 through Ibis, so only per-group aggregates reach Python.
 """
 
+from trustcart.fairness.competition import (
+    CompetitionReport,
+    GroupAsymmetry,
+    PriceCell,
+    competition_signals,
+)
 from trustcart.fairness.decision_source import open_decisions
 from trustcart.fairness.engine import DEFAULT_MIN_GROUP_SIZE, KINDS, Kind, audit
 from trustcart.fairness.findings import FOUR_FIFTHS_RULE, Finding, Thresholds
@@ -33,17 +39,21 @@ __all__ = [
     "KINDS",
     "AuditResult",
     "Cell",
+    "CompetitionReport",
     "Finding",
+    "GroupAsymmetry",
     "GroupChange",
     "GroupShares",
     "Kind",
     "MitigationResult",
+    "PriceCell",
     "ProxyReport",
     "ProxyScore",
     "Source",
     "Thresholds",
     "adjust_prices",
     "audit",
+    "competition_signals",
     "detect_proxies",
     "fair_classifier",
     "group_shares_from_frame",

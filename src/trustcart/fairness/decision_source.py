@@ -137,6 +137,7 @@ def _open_postgres(store: Store, kind: str | None, description: str) -> Source:
 
     url = store.engine.url.set(drivername="postgresql")
     conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+    conn.execute("SET TIME ZONE 'UTC'")  # windows (day, week, month) are UTC, as in SQLite
     con = ibis.postgres.from_connection(conn)
     t = con.sql(_pg_sql(kind))
     return Source(t, description, "postgres", _fingerprint(store, kind))

@@ -64,6 +64,7 @@ from trustcart.gateway.plugin import (
 from trustcart.gateway.protected import protected_hit
 from trustcart.gateway.proxies import ADMIN_LOG, Proxy, list_proxies, register_proxy
 from trustcart.gateway.registry import record_model
+from trustcart.governance.ethics import ensure_ethics_approval
 from trustcart.ids import new_id
 from trustcart.privacy import ShredReport
 from trustcart.rules import Jurisdiction
@@ -271,6 +272,7 @@ class Gateway:
                 "features and predict(features, candidates)"
             )
         ver = version or model.version
+        ensure_ethics_approval(self.ws, model.name, ver)  # 409 if the workspace requires one
         feats = tuple(self._resolve(f, model.name) for f in model.features)
         names = [f.spec.name for f in feats]
         if len(set(names)) != len(names):

@@ -1,6 +1,43 @@
-"""Governance: principals, roles, scopes, API keys, dashboard users and their sessions
-(later: access reviews, ethics, training)."""
+"""Governance: principals, roles, scopes and API keys; the access log and access reviews;
+training records; ethics reviews of model versions; the whistleblower channel; dashboard
+users and their sessions.
 
+record_access(store, principal, scope=Scope.CONSENT_READ, route="/v1/…", purpose="support")
+review_access(store, "key_01…", decision="approved", reviewer="Dr. Lena Hoffmann")
+grant_status(store, policy=AccessPolicy.of(settings))        # due, overdue, unused keys
+record_training(store, "alice@shop.example", "privacy_law", date(2026, 3, 1))
+training_gaps(store, required=["privacy_law", "ethical_ai"])  # who lacks which course
+review_model(store, "pricing", "4", decision="approved", reviewer="Ethics committee")
+ConcernBox.of(ws).raise_concern("…")  -> RaisedConcern(id, token)   # anonymous, sealed
+"""
+
+from trustcart.governance.access import (
+    ACCESS_LOG,
+    ROLE_PURPOSES,
+    AccessEntry,
+    AccessLogCheck,
+    access_entries,
+    last_access,
+    record_access,
+    resolve_purpose,
+    verify_access_log,
+)
+from trustcart.governance.concerns import (
+    CATEGORIES,
+    ConcernBox,
+    ConcernSummary,
+    ConcernThread,
+    Message,
+    RaisedConcern,
+)
+from trustcart.governance.ethics import (
+    EthicsApprovalRequired,
+    EthicsReview,
+    ensure_ethics_approval,
+    ethics_reviews,
+    latest_review,
+    review_model,
+)
 from trustcart.governance.keys import (
     KeyInfo,
     Principal,
@@ -9,7 +46,24 @@ from trustcart.governance.keys import (
     list_keys,
     revoke_key,
 )
-from trustcart.governance.roles import ROLE_SCOPES, Role, Scope, parse_role, scopes_for
+from trustcart.governance.reviews import (
+    AccessPolicy,
+    GrantStatus,
+    ReviewRecord,
+    access_reviews,
+    grant_status,
+    review_access,
+)
+from trustcart.governance.roles import (
+    ETHICS_ONLY,
+    PERSONAL_DATA_SCOPES,
+    ROLE_SCOPES,
+    Role,
+    Scope,
+    parse_role,
+    personal_scopes,
+    scopes_for,
+)
 from trustcart.governance.sessions import (
     IDLE_TIMEOUT,
     MAX_AGE,
@@ -20,9 +74,17 @@ from trustcart.governance.sessions import (
     session_of,
     start_session,
 )
+from trustcart.governance.training import (
+    KNOWN_COURSES,
+    Training,
+    TrainingGap,
+    record_training,
+    training_gaps,
+    training_records,
+)
 from trustcart.governance.users import (
-    ACCESS_LOG,
     LOCKOUT,
+    LOGIN_LOG,
     MAX_FAILED_LOGINS,
     MIN_PASSWORD,
     UserInfo,
@@ -38,18 +100,40 @@ from trustcart.governance.users import (
 
 __all__ = [
     "ACCESS_LOG",
+    "CATEGORIES",
+    "ETHICS_ONLY",
     "IDLE_TIMEOUT",
+    "KNOWN_COURSES",
     "LOCKOUT",
+    "LOGIN_LOG",
     "MAX_AGE",
     "MAX_FAILED_LOGINS",
     "MIN_PASSWORD",
+    "PERSONAL_DATA_SCOPES",
+    "ROLE_PURPOSES",
     "ROLE_SCOPES",
+    "AccessEntry",
+    "AccessLogCheck",
+    "AccessPolicy",
+    "ConcernBox",
+    "ConcernSummary",
+    "ConcernThread",
+    "EthicsApprovalRequired",
+    "EthicsReview",
+    "GrantStatus",
     "KeyInfo",
+    "Message",
     "Principal",
+    "RaisedConcern",
+    "ReviewRecord",
     "Role",
     "Scope",
     "SessionInfo",
+    "Training",
+    "TrainingGap",
     "UserInfo",
+    "access_entries",
+    "access_reviews",
     "authenticate",
     "authenticate_password",
     "check_password",
@@ -59,14 +143,28 @@ __all__ = [
     "csrf_token",
     "disable_user",
     "end_session",
+    "ensure_ethics_approval",
+    "ethics_reviews",
     "get_user",
+    "grant_status",
+    "last_access",
+    "latest_review",
     "list_keys",
     "list_users",
     "parse_role",
+    "personal_scopes",
     "principal_of",
+    "record_access",
+    "record_training",
+    "resolve_purpose",
+    "review_access",
+    "review_model",
     "revoke_key",
     "scopes_for",
     "session_of",
     "set_password",
     "start_session",
+    "training_gaps",
+    "training_records",
+    "verify_access_log",
 ]

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from trustcart.clock import utcnow
 from trustcart.errors import AuthenticationError, NotFound, ValidationError
@@ -88,16 +88,21 @@ def list_keys(store: Store) -> list[KeyInfo]:
 def revoke_key(store: Store, key_id: str, *, actor: str = "cli") -> None:
     """Revoke a key at once; later calls with it are refused."""
     with store.write() as conn:
-        done = conn.execute(
-            update(_keys)
-            .where(_keys.c.id == key_id, _keys.c.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        ).rowcount
-        if not done:
-            raise NotFound(f"no active API key {key_id!r} (see `trustcart keys list`)")
-        store.log(ADMIN_LOG).append(
-            {"action": "api_key.revoked", "key_id": key_id, "actor": actor}, conn=conn
-        )
+        revoke_in(store, conn, key_id, actor=actor)
+
+
+def revoke_in(store: Store, conn: Connection, key_id: str, *, actor: str) -> None:
+    """Revoke ``key_id`` inside the caller's write transaction (e.g. an access review's)."""
+    done = conn.execute(
+        update(_keys)
+        .where(_keys.c.id == key_id, _keys.c.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    ).rowcount
+    if not done:
+        raise NotFound(f"no active API key {key_id!r} (see `trustcart keys list`)")
+    store.log(ADMIN_LOG).append(
+        {"action": "api_key.revoked", "key_id": key_id, "actor": actor}, conn=conn
+    )
 
 
 def authenticate(store: Store, secret: str | None) -> Principal:

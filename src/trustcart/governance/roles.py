@@ -30,8 +30,13 @@ class Scope(StrEnum):
     RIGHTS_ADMIN = "rights:admin"
     COMPLIANCE_READ = "compliance:read"
     FAIRNESS_READ = "fairness:read"
-    CONCERNS_READ = "concerns:read"
     ASSESSMENTS_SIGN = "assessments:sign"
+    ACCESS_READ = "access:read"
+    ACCESS_ADMIN = "access:admin"
+    ETHICS_READ = "ethics:read"
+    ETHICS_REVIEW = "ethics:review"
+    CONCERNS_READ = "concerns:read"
+    CONCERNS_WRITE = "concerns:write"
 
 
 class Role(StrEnum):
@@ -42,10 +47,33 @@ class Role(StrEnum):
     ENGINEER = "engineer"
     SUPPORT = "support"
     SERVICE = "service"
+    ETHICS = "ethics"
+
+
+#: Scopes only the ethics committee holds: reading and answering concerns raised through the
+#: whistleblower channel, and deciding ethics reviews. Not even the DPO holds them, so a report
+#: about the privacy team reaches someone outside it.
+ETHICS_ONLY: frozenset[Scope] = frozenset(
+    {Scope.ETHICS_REVIEW, Scope.CONCERNS_READ, Scope.CONCERNS_WRITE}
+)
+
+#: Scopes whose routes read personal data, with the kind of object they read. Every request
+#: authorised by one of them is written to the access log before the route runs
+#: (``trustcart.governance.access``); the API test enumerates them.
+PERSONAL_DATA_SCOPES: dict[Scope, str] = {
+    Scope.CONSENT_READ: "consent",
+    Scope.DECISIONS_READ: "decision",
+    Scope.RIGHTS_READ: "rights_request",
+    Scope.RIGHTS_WRITE: "rights_request",
+    Scope.RIGHTS_ADMIN: "rights_request",
+    Scope.ACCESS_READ: "access_log",
+    Scope.CONCERNS_READ: "concern",
+    Scope.CONCERNS_WRITE: "concern",
+}
 
 
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
-    Role.DPO: frozenset(Scope),
+    Role.DPO: frozenset(Scope) - ETHICS_ONLY,
     # Analysts see aggregates, never one person's consent record.
     Role.ANALYST: frozenset(
         {
@@ -66,6 +94,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.CONSENT_STATS,
             Scope.COMPLIANCE_READ,
             Scope.FAIRNESS_READ,
+            Scope.ETHICS_READ,
         }
     ),
     # Support answers a customer's questions about their own choices.
@@ -93,6 +122,20 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.RIGHTS_WRITE,
         }
     ),
+    # The ethics committee reviews models and answers concerns; it sees aggregates, never one
+    # customer's records.
+    Role.ETHICS: frozenset(
+        {
+            Scope.CATALOG_READ,
+            Scope.RULES_READ,
+            Scope.LEDGER_READ,
+            Scope.CONSENT_STATS,
+            Scope.COMPLIANCE_READ,
+            Scope.FAIRNESS_READ,
+            Scope.ETHICS_READ,
+            *ETHICS_ONLY,
+        }
+    ),
 }
 
 
@@ -109,3 +152,8 @@ def parse_role(value: str) -> Role:
 def scopes_for(role: Role) -> frozenset[Scope]:
     """The scopes a role grants."""
     return ROLE_SCOPES[role]
+
+
+def personal_scopes(role: Role) -> list[Scope]:
+    """The personal-data scopes ``role`` holds, in declaration order."""
+    return [s for s in PERSONAL_DATA_SCOPES if s in ROLE_SCOPES[role]]

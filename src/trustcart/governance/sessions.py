@@ -24,7 +24,7 @@ from sqlalchemy import delete, select, update
 from trustcart.clock import utcnow
 from trustcart.errors import AuthenticationError
 from trustcart.governance.keys import Principal
-from trustcart.governance.users import ACCESS_LOG, UserInfo, get_user, principal_of
+from trustcart.governance.users import LOGIN_LOG, UserInfo, get_user, principal_of
 from trustcart.store import Store
 from trustcart.store.tables import DashboardSession, table_of
 
@@ -58,7 +58,7 @@ def start_session(store: Store, user: UserInfo) -> str:
     now = utcnow()
     with store.write() as conn:
         # Housekeeping: sessions dead for a day are of no use even as evidence (logins are
-        # in the access log).
+        # in the login log).
         conn.execute(delete(_sessions).where(_sessions.c.expires_at < now - timedelta(days=1)))
         conn.execute(
             _sessions.insert().values(
@@ -116,7 +116,7 @@ def end_session(store: Store, token: str | None) -> None:
         conn.execute(
             update(_sessions).where(_sessions.c.token_hash == digest).values(revoked_at=utcnow())
         )
-        store.log(ACCESS_LOG).append({"action": "logout", "user_id": row.user_id}, conn=conn)
+        store.log(LOGIN_LOG).append({"action": "logout", "user_id": row.user_id}, conn=conn)
 
 
 def csrf_token(key: bytes, session_token: str) -> str:

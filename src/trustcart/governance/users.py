@@ -34,7 +34,9 @@ _users = table_of(DashboardUser)
 _sessions = table_of(DashboardSession)
 
 #: Log of logins and logouts (who, when; never a password).
-ACCESS_LOG = "access"
+#: Logins, failed logins, lockouts and logouts of dashboard users (not the personal-data
+#: access log of the API, which is ``trustcart.governance.access.ACCESS_LOG``).
+LOGIN_LOG = "logins"
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
 MAX_FAILED_LOGINS = 5
@@ -214,10 +216,10 @@ def authenticate_password(store: Store, username: str, password: str) -> UserInf
     if row is None or len(password) > MAX_PASSWORD:
         with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password[:MAX_PASSWORD] or "-")
-        store.log(ACCESS_LOG).append({"action": "login.failed", "user_id": None})
+        store.log(LOGIN_LOG).append({"action": "login.failed", "user_id": None})
         raise _failed()
     if row.locked_until is not None and row.locked_until > now:
-        store.log(ACCESS_LOG).append({"action": "login.locked", "user_id": row.id})
+        store.log(LOGIN_LOG).append({"action": "login.locked", "user_id": row.id})
         raise _failed(
             f"too many wrong passwords: this account is locked until {row.locked_until:%H:%M} "
             "UTC (ask an administrator to reset the password to unlock it now)"
@@ -234,7 +236,7 @@ def authenticate_password(store: Store, username: str, password: str) -> UserInf
             if _hasher.check_needs_rehash(row.password_hash):
                 values["password_hash"] = _hasher.hash(password)
             conn.execute(update(_users).where(_users.c.id == row.id).values(**values))
-            store.log(ACCESS_LOG).append({"action": "login", "user_id": row.id}, conn=conn)
+            store.log(LOGIN_LOG).append({"action": "login", "user_id": row.id}, conn=conn)
         else:
             failed = row.failed_logins + 1
             conn.execute(
@@ -245,7 +247,7 @@ def authenticate_password(store: Store, username: str, password: str) -> UserInf
                     locked_until=now + LOCKOUT if failed >= MAX_FAILED_LOGINS else None,
                 )
             )
-            store.log(ACCESS_LOG).append({"action": "login.failed", "user_id": row.id}, conn=conn)
+            store.log(LOGIN_LOG).append({"action": "login.failed", "user_id": row.id}, conn=conn)
     if not ok:
         raise _failed()
     return get_user(store, row.id)

@@ -388,6 +388,100 @@ class ComplianceScan(Base):
     findings: Mapped[str] = mapped_column(Text)  # JSON list of Finding.to_dict()
 
 
+class AccessEntry(Base):
+    """One authorised read of personal data through the API or CLI (who, what, why, when); its
+    evidence copy is in the ``access`` hash-chained log under the same ``seq``."""
+
+    __tablename__ = "access_log"
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    key_id: Mapped[str] = mapped_column(String(40))
+    role: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(8))  # api | cli
+    method: Mapped[str] = mapped_column(String(8))
+    route: Mapped[str] = mapped_column(String(200))  # the template, never the filled-in path
+    kind: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[str] = mapped_column(String(64))
+    object: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    subject: Mapped[str | None] = mapped_column(String(40), nullable=True)  # pseudonym
+
+    __table_args__ = (
+        Index("ix_access_log_key_at", "key_id", "at"),
+        Index("ix_access_log_subject", "subject"),
+    )
+
+
+class AccessReview(Base):
+    """A periodic review of one API key: re-approved (until ``next_due``) or revoked."""
+
+    __tablename__ = "access_reviews"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(40), index=True)
+    decision: Mapped[str] = mapped_column(String(16))  # approved | revoked
+    reviewer: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reviewed_on: Mapped[date] = mapped_column(Date)
+    next_due: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TrainingRecord(Base):
+    """A person's completed training course and when it stops counting."""
+
+    __tablename__ = "training_records"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    person: Mapped[str] = mapped_column(String(200), index=True)
+    course: Mapped[str] = mapped_column(String(64))
+    completed_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class EthicsReviewRow(Base):
+    """The ethics committee's decision on one model version (the newest one counts)."""
+
+    __tablename__ = "ethics_reviews"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(32))
+    conditions: Mapped[str] = mapped_column(Text)  # JSON list
+    reasons: Mapped[str] = mapped_column(Text)
+    reviewer: Mapped[str] = mapped_column(String(200))
+    aia: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    aia_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_ethics_reviews_model_version", "model", "version"),)
+
+
+class ConcernRow(Base):
+    """A concern raised through the whistleblower channel: no time of day, no IP, no account;
+    only the hash of the reporter's follow-up secret. Its text lives sealed in
+    ``concern_messages``."""
+
+    __tablename__ = "concerns"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # random, not time-ordered
+    token_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # open | answered | closed
+    received_on: Mapped[date] = mapped_column(Date)
+    updated_on: Mapped[date] = mapped_column(Date)
+
+
+class ConcernMessage(Base):
+    """One message of a concern's thread, sealed with AES-GCM (``body`` = nonce + ciphertext)."""
+
+    __tablename__ = "concern_messages"
+    concern_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    author: Mapped[str] = mapped_column(String(16))  # reporter | ethics
+    key_id: Mapped[str] = mapped_column(String(16))  # which derived key sealed it
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_on: Mapped[date] = mapped_column(Date)
+
+
 def table_of(model: type[Base]) -> Table:
     """The Core ``Table`` of a model, typed (``__table__`` is typed as a generic FromClause)."""
     return cast(Table, model.__table__)
