@@ -522,3 +522,23 @@ def test_dpo_signs_a_dpia_off_and_an_analyst_cannot(
     assert dpia is not None and dpia.signed_off and dpia.sign_off is not None
     assert dpia.sign_off.by == "dpo" and dpia.sign_off.role == "dpo"
     assert dpia.dpo_opinion is not None and dpia.dpo_opinion.text.startswith("Proceed")
+
+
+def test_ethics_sees_the_concern_list_without_any_text(client: TestClient, shop: Workspace) -> None:
+    from trustcart.governance.concerns import ConcernBox
+
+    box = ConcernBox.of(shop)
+    secret_text = "The pricing model charges the south more, managers know"
+    first = box.raise_concern(secret_text, system="pricing")
+    box.raise_concern("Recommendations push debt-financed purchases", category="other")
+    box.reply(first.id, "Thank you, we are looking into it.", actor="ethics committee")
+    create_user(shop.store, username="erin", role="ethics", password=PASSWORD)
+    login(client, "erin")
+    page = client.get("/dashboard/governance/concerns")
+    assert page.status_code == 200
+    summaries = box.summaries()
+    assert "2 concern(s)" in page.text
+    awaiting = sum(1 for c in summaries if c.awaiting_reply)
+    assert f"{awaiting} awaiting a reply" in page.text
+    assert all(c.id in page.text for c in summaries)
+    assert secret_text not in page.text and "debt-financed" not in page.text  # list opens nothing

@@ -668,5 +668,13 @@ def disable(
 def concerns(
     request: Request, v: Annotated[Viewer, Depends(need(Scope.CONCERNS_READ))]
 ) -> Response:
-    """Concerns raised about AI systems (the whistleblower channel is not built yet)."""
-    return render(request, "concerns.html.j2")
+    """Concerns raised through the whistleblower channel (``/concerns``): the list only.
+
+    Why no text here: listing opens nothing (``ConcernBox.summaries`` never decrypts), so the
+    page itself reads no report; reading and answering one is done with `trustcart concerns`
+    or the API, where every read is written to the access log.
+    """
+    from trustcart.governance.concerns import ConcernBox
+
+    items = ConcernBox.of(get_workspace(request)).summaries()
+    return render(request, "concerns.html.j2", concerns=items)
