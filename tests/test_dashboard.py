@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -542,3 +543,230 @@ def test_ethics_sees_the_concern_list_without_any_text(client: TestClient, shop:
     assert f"{awaiting} awaiting a reply" in page.text
     assert all(c.id in page.text for c in summaries)
     assert secret_text not in page.text and "debt-financed" not in page.text  # list opens nothing
+
+
+# --- governance pages: access review, training, ethics, concerns (issue 9 / issue 8) -----------
+
+
+def _personal_dashboard_routes() -> dict[tuple[str, str], Scope]:
+    """Every dashboard route guarded by a personal-data scope, found by introspecting the
+    scope captured in its ``need``/``posted`` dependency (so a new page cannot be missed)."""
+    from fastapi.routing import APIRoute
+
+    from trustcart.dashboard import router
+    from trustcart.governance import PERSONAL_DATA_SCOPES
+
+    found: dict[tuple[str, str], Scope] = {}
+
+    def scopes_of(dependant: Any) -> list[Scope]:
+        out: list[Scope] = []
+        for dep in dependant.dependencies:
+            for cell in getattr(dep.call, "__closure__", None) or ():
+                if isinstance(cell.cell_contents, Scope):
+                    out.append(cell.cell_contents)
+            out.extend(scopes_of(dep))
+        return out
+
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            for scope in scopes_of(route.dependant):
+                if scope in PERSONAL_DATA_SCOPES:
+                    for method in route.methods:
+                        found[(method, route.path)] = scope
+    return found
+
+
+def test_every_dashboard_page_reading_personal_data_is_access_logged(
+    client: TestClient, shop: Workspace
+) -> None:
+    from trustcart.governance import access_entries
+    from trustcart.governance.concerns import ConcernBox
+
+    rights = RightsService(shop)
+    req, _ = rights.submit(RequestIn(type="access", identifiers={"email": "c9@example.com"}))
+    concern = ConcernBox.of(shop).raise_concern("The offer model ignores older shoppers")
+    create_user(shop.store, username="erin", role="ethics", password=PASSWORD)
+    routes = _personal_dashboard_routes()
+    gets = {path: scope for (method, path), scope in routes.items() if method == "GET"}
+    # the enumeration finds the pages we know read personal data (and fails on a new one)
+    assert set(gets) == {
+        "/dashboard/decisions",
+        "/dashboard/rights",
+        "/dashboard/rights/{request_id}",
+        "/dashboard/governance",
+        "/dashboard/governance/concerns",
+        "/dashboard/governance/concerns/{concern_id}",
+    }
+    params = {"request_id": req.id, "concern_id": concern.id}
+    ethics_scopes = {Scope.CONCERNS_READ, Scope.CONCERNS_WRITE}
+    for user in ("dpo", "erin"):
+        client.cookies.clear()
+        login(client, user)
+        for template, scope in sorted(gets.items()):
+            if (scope in ethics_scopes) != (user == "erin"):
+                continue
+            before = len(access_entries(shop.store, limit=10_000))
+            r = client.get(template.format(**params))
+            assert r.status_code == 200, (template, r.text[:300])
+            after = access_entries(shop.store, limit=10_000)  # newest first
+            new = after[: len(after) - before]
+            assert [(e.route, e.channel, e.scope) for e in new] == [
+                (template, "web", scope.value)
+            ], template
+            assert new[0].key_id and new[0].purpose
+    # an aggregate page reads no personal data and logs nothing
+    before = len(access_entries(shop.store, limit=10_000))
+    client.cookies.clear()
+    login(client, "dpo")
+    assert client.get("/dashboard/consent").status_code == 200
+    assert len(access_entries(shop.store, limit=10_000)) == before
+
+
+def test_access_review_and_training_from_the_governance_page(
+    client: TestClient, shop: Workspace
+) -> None:
+    from trustcart.governance import access_reviews, list_keys, training_gaps, training_records
+
+    keep = create_key(shop.store, role="support", name="sam")[1]
+    drop = create_key(shop.store, role="analyst", name="old report job")[1]
+    login(client, "dpo")
+    page = client.get("/dashboard/governance")
+    assert page.status_code == 200
+    assert f'id="grant-{keep.id}"' in page.text and f'id="grant-{drop.id}"' in page.text
+    token = _csrf(page.text)
+    # without the form's token nothing is decided
+    r = client.post(f"/dashboard/governance/access/{keep.id}/review", data={"decision": "approved"})
+    assert r.status_code == 403 and access_reviews(shop.store) == []
+    r = client.post(
+        f"/dashboard/governance/access/{keep.id}/review",
+        data={"csrf": token, "decision": "approved", "note": "still answers customers"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    r = client.post(
+        f"/dashboard/governance/access/{drop.id}/review",
+        data={"csrf": token, "decision": "revoked"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    reviews = {rv.key_id: rv for rv in access_reviews(shop.store)}
+    assert reviews[keep.id].decision == "approved" and reviews[keep.id].reviewer == "dpo"
+    assert reviews[keep.id].note == "still answers customers"
+    assert reviews[keep.id].next_due == reviews[keep.id].reviewed_on + timedelta(
+        days=shop.settings.access_review_days
+    )
+    revoked = {k.id: k.revoked_at for k in list_keys(shop.store)}
+    assert revoked[drop.id] is not None and revoked[keep.id] is None
+    bad = client.post(
+        f"/dashboard/governance/access/{keep.id}/review",
+        data={"csrf": token, "decision": "maybe"},
+    )
+    assert bad.status_code == 400 and "re-approve" in bad.text
+    # training: sam has personal-data access and no course; recording them closes the gap
+    required = shop.settings.training_required
+    assert {g.course for g in training_gaps(shop.store, required=required) if g.person == "sam"}
+    for course in required:
+        r = client.post(
+            "/dashboard/governance/training",
+            data={"csrf": token, "person": "sam", "course": course, "completed_on": "2026-11-01"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.text
+    assert not [g for g in training_gaps(shop.store, required=required) if g.person == "sam"]
+    assert {t.course for t in training_records(shop.store, "sam")} == set(required)
+    bad_date = client.post(
+        "/dashboard/governance/training",
+        data={"csrf": token, "person": "sam", "course": "x", "completed_on": "yesterday"},
+    )
+    assert bad_date.status_code == 400 and "YYYY-MM-DD" in bad_date.text
+    # support has no access:read: no governance page
+    client.cookies.clear()
+    login(client, "sam")
+    assert client.get("/dashboard/governance").status_code == 403
+
+
+def test_ethics_committee_records_a_decision_engineer_only_reads(
+    client: TestClient, shop: Workspace
+) -> None:
+    from trustcart.governance import ethics_reviews
+
+    create_user(shop.store, username="erin", role="ethics", password=PASSWORD)
+    create_user(shop.store, username="eli", role="engineer", password=PASSWORD)
+    login(client, "erin")
+    page = client.get("/dashboard/governance/ethics")
+    assert page.status_code == 200 and 'id="ethics-form"' in page.text
+    token = _csrf(page.text)
+    rejected = client.post(
+        "/dashboard/governance/ethics",
+        data={"csrf": token, "model": "pricing", "version": "3", "decision": "rejected"},
+    )
+    assert rejected.status_code in (400, 422) and "reason" in rejected.text.lower()
+    assert ethics_reviews(shop.store) == []
+    ok = client.post(
+        "/dashboard/governance/ethics",
+        data={
+            "csrf": token,
+            "model": "pricing",
+            "version": "3",
+            "decision": "approved_with_conditions",
+            "conditions": "re-audit monthly\nno postcode features\n",
+        },
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303
+    (review,) = ethics_reviews(shop.store)
+    assert review.reviewer == "erin" and review.conditions == [
+        "re-audit monthly",
+        "no postcode features",
+    ]
+    client.cookies.clear()
+    login(client, "eli")
+    page = client.get("/dashboard/governance/ethics")
+    assert page.status_code == 200 and "no postcode features" in page.text
+    assert 'id="ethics-form"' not in page.text
+    r = client.post(
+        "/dashboard/governance/ethics",
+        data={
+            "csrf": _csrf(client.get("/dashboard/").text),
+            "model": "m",
+            "version": "1",
+            "decision": "approved",
+        },
+    )
+    assert r.status_code == 403 and len(ethics_reviews(shop.store)) == 1
+
+
+def test_ethics_reads_and_answers_a_concern_the_dpo_cannot(
+    client: TestClient, shop: Workspace
+) -> None:
+    from trustcart.governance.concerns import ConcernBox
+
+    box = ConcernBox.of(shop)
+    text = "Managers know the south is charged more"
+    raised = box.raise_concern(text, system="pricing")
+    create_user(shop.store, username="erin", role="ethics", password=PASSWORD)
+    login(client, "dpo")
+    assert client.get(f"/dashboard/governance/concerns/{raised.id}").status_code == 403
+    client.cookies.clear()
+    login(client, "erin")
+    listing = client.get("/dashboard/governance/concerns")
+    assert f'href="/dashboard/governance/concerns/{raised.id}"' in listing.text
+    page = client.get(f"/dashboard/governance/concerns/{raised.id}")
+    assert page.status_code == 200 and text in page.text
+    token = _csrf(page.text)
+    r = client.post(
+        f"/dashboard/governance/concerns/{raised.id}/reply",
+        data={"csrf": token, "text": "We are re-auditing the pricing model."},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    thread = box.follow_up(raised.token)  # what the anonymous reporter sees
+    assert thread.messages[-1].author == "ethics"
+    assert thread.messages[-1].text == "We are re-auditing the pricing model."
+    r = client.post(
+        f"/dashboard/governance/concerns/{raised.id}/close",
+        data={"csrf": token},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and box.read(raised.id).status == "closed"
+    assert client.get("/dashboard/governance/concerns/cn_NOPE").status_code == 404

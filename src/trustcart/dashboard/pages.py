@@ -8,6 +8,7 @@ packages and in :mod:`trustcart.dashboard.overview`, never here.
 from __future__ import annotations
 
 import secrets
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -47,16 +48,24 @@ from trustcart.dashboard.web import (
 from trustcart.errors import AuthenticationError, NotFound, TrustCartError
 from trustcart.governance import (
     MAX_AGE,
+    AccessPolicy,
     Scope,
     authenticate_password,
     csrf_ok,
     csrf_token,
     disable_user,
     end_session,
+    ethics_reviews,
+    grant_status,
     list_keys,
     list_users,
+    record_training,
+    review_access,
+    review_model,
     revoke_key,
     start_session,
+    training_gaps,
+    training_records,
 )
 from trustcart.store import Store
 
@@ -629,19 +638,106 @@ def rights_action(
 
 
 @router.get("/governance", name="dashboard_governance")
-def governance(request: Request, v: Annotated[Viewer, Depends(need(Scope.KEYS_ADMIN))]) -> Response:
-    """Access review: every dashboard user and API key with its role, and recent admin actions."""
-    store = get_workspace(request).store
+def governance(
+    request: Request, v: Annotated[Viewer, Depends(need(Scope.ACCESS_READ))]
+) -> Response:
+    """Access review: every active grant with its review due date and last use of personal
+    data (re-approve or revoke), training gaps and records, users and keys, admin actions."""
+    ws = get_workspace(request)
+    store = ws.store
     admin = store.log("admin")
     head = admin.head()[0]
     recent = list(admin.entries(max(1, head - 24))) if head else []
+    can_admin_keys = v.can(Scope.KEYS_ADMIN)
     return render(
         request,
         "governance.html.j2",
-        users=list_users(store),
-        keys=list_keys(store),
-        recent=list(reversed(recent)),
+        grants=grant_status(store, policy=AccessPolicy.of(ws.settings)),
+        gaps=training_gaps(store, required=ws.settings.training_required),
+        trainings=list(reversed(training_records(store)))[:50],
+        courses=ws.settings.training_required,
+        can_review=v.can(Scope.ACCESS_ADMIN),
+        users=list_users(store) if can_admin_keys else None,
+        keys=list_keys(store) if can_admin_keys else None,
+        recent=list(reversed(recent)) if can_admin_keys else [],
     )
+
+
+@router.post("/governance/access/{key_id}/review", name="dashboard_review_access")
+def review_grant(
+    request: Request, key_id: str, p: Annotated[Posted, Depends(posted(Scope.ACCESS_ADMIN))]
+) -> Response:
+    """An access-review decision on one key: re-approve until the next review, or revoke."""
+    decision = p.form.get("decision", "")
+    if decision not in ("approved", "revoked"):
+        raise PageError(400, "Form rejected", "Choose 're-approve' or 'revoke'.")
+    ws = get_workspace(request)
+    review_access(
+        ws.store,
+        key_id,
+        decision=decision,
+        reviewer=p.viewer.principal.name,
+        note=p.form.get("note") or None,
+        review_days=ws.settings.access_review_days,
+        actor=_actor(p.viewer),
+    )
+    return RedirectResponse(url(request, "/governance"), status_code=303, headers=HEADERS)
+
+
+@router.post("/governance/training", name="dashboard_record_training")
+def record_course(
+    request: Request, p: Annotated[Posted, Depends(posted(Scope.ACCESS_ADMIN))]
+) -> Response:
+    """Record a completed course (it expires after the workspace's validity period)."""
+    ws = get_workspace(request)
+    try:
+        completed = date.fromisoformat(p.form.get("completed_on", ""))
+    except ValueError:
+        raise PageError(400, "Form rejected", "Give the completion date as YYYY-MM-DD.") from None
+    record_training(
+        ws.store,
+        p.form.get("person", ""),
+        p.form.get("course", ""),
+        completed,
+        validity_days=ws.settings.training_validity_days,
+        actor=_actor(p.viewer),
+    )
+    return RedirectResponse(url(request, "/governance"), status_code=303, headers=HEADERS)
+
+
+@router.get("/governance/ethics", name="dashboard_ethics")
+def ethics(request: Request, v: Annotated[Viewer, Depends(need(Scope.ETHICS_READ))]) -> Response:
+    """The ethics committee's decisions on model versions, newest first; the committee records
+    a decision here (the gateway refuses an unapproved version when the workspace requires
+    approval)."""
+    ws = get_workspace(request)
+    return render(
+        request,
+        "ethics.html.j2",
+        reviews=list(reversed(ethics_reviews(ws.store))),
+        can_decide=v.can(Scope.ETHICS_REVIEW),
+        required=ws.settings.require_ethics_approval,
+    )
+
+
+@router.post("/governance/ethics", name="dashboard_ethics_review")
+def ethics_decide(
+    request: Request, p: Annotated[Posted, Depends(posted(Scope.ETHICS_REVIEW))]
+) -> Response:
+    """Record the committee's decision on a model version (conditions one per line)."""
+    conditions = [c for c in p.form.get("conditions", "").splitlines() if c.strip()]
+    review_model(
+        get_workspace(request).store,
+        p.form.get("model", ""),
+        p.form.get("version", ""),
+        decision=p.form.get("decision", ""),
+        reviewer=p.viewer.principal.name,
+        reasons=p.form.get("reasons", ""),
+        conditions=conditions,
+        aia=p.form.get("aia") or None,
+        actor=_actor(p.viewer),
+    )
+    return RedirectResponse(url(request, "/governance/ethics"), status_code=303, headers=HEADERS)
 
 
 @router.post("/governance/keys/{key_id}/revoke", name="dashboard_revoke_key")
@@ -678,3 +774,36 @@ def concerns(
 
     items = ConcernBox.of(get_workspace(request)).summaries()
     return render(request, "concerns.html.j2", concerns=items)
+
+
+@router.get("/governance/concerns/{concern_id}", name="dashboard_concern")
+def concern(
+    request: Request,
+    concern_id: str,
+    v: Annotated[Viewer, Depends(need(Scope.CONCERNS_READ))],
+) -> Response:
+    """One concern, opened: its messages, a reply form and the close button. Opening it is
+    written to the access log (by the scope guard) before anything is decrypted."""
+    from trustcart.governance.concerns import ConcernBox
+
+    thread = ConcernBox.of(get_workspace(request)).read(concern_id)
+    return render(request, "concern.html.j2", thread=thread, can_answer=v.can(Scope.CONCERNS_WRITE))
+
+
+@router.post("/governance/concerns/{concern_id}/{action}", name="dashboard_concern_action")
+def concern_action(
+    request: Request,
+    concern_id: str,
+    action: Literal["reply", "close"],
+    p: Annotated[Posted, Depends(posted(Scope.CONCERNS_WRITE))],
+) -> Response:
+    """Answer the reporter (they read it with their follow-up code) or close the concern."""
+    from trustcart.governance.concerns import ConcernBox
+
+    box = ConcernBox.of(get_workspace(request))
+    if action == "reply":
+        box.reply(concern_id, p.form.get("text", ""), actor=_actor(p.viewer))
+    else:
+        box.close(concern_id, actor=_actor(p.viewer))
+    target = url(request, f"/governance/concerns/{concern_id}")
+    return RedirectResponse(target, status_code=303, headers=HEADERS)

@@ -23,9 +23,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from trustcart.api.auth import get_workspace
+from trustcart.api.auth import _objects, _route_template, get_workspace
 from trustcart.errors import AuthenticationError, TrustCartError
-from trustcart.governance import Principal, Scope, SessionInfo, csrf_ok, csrf_token, session_of
+from trustcart.governance import (
+    PERSONAL_DATA_SCOPES,
+    ROLE_PURPOSES,
+    Principal,
+    Scope,
+    SessionInfo,
+    csrf_ok,
+    csrf_token,
+    record_access,
+    session_of,
+)
 from trustcart.templating import jinja_env
 from trustcart.web.router import CSP
 
@@ -52,7 +62,8 @@ NAV: tuple[tuple[str, str, Scope | None], ...] = (
     ("/vendors", "Vendors", Scope.COMPLIANCE_READ),
     ("/assessments", "Assessments", Scope.COMPLIANCE_READ),
     ("/transfers", "Transfers", Scope.COMPLIANCE_READ),
-    ("/governance", "Governance", Scope.KEYS_ADMIN),
+    ("/governance", "Governance", Scope.ACCESS_READ),
+    ("/governance/ethics", "Ethics reviews", Scope.ETHICS_READ),
     ("/governance/concerns", "Concerns", Scope.CONCERNS_READ),
 )
 
@@ -169,17 +180,49 @@ def viewer(request: Request) -> Viewer:
     return v
 
 
-def need(scope: Scope) -> Callable[..., Viewer]:
-    """Dependency: the viewer, if their role grants ``scope`` (else a 403 page)."""
+def _log_read(request: Request, v: Viewer, scope: Scope) -> None:
+    """Write the access-log entry of a page that reads personal data (channel ``web``).
 
-    def dependency(v: Viewer = Depends(viewer)) -> Viewer:  # noqa: B008 - FastAPI idiom
-        if not v.can(scope):
-            raise PageError(
-                403,
-                "Not for your role",
-                f"Your role ({v.principal.role.value}) does not include {scope.value}, which "
-                "this page needs. Ask your data protection officer if you need it.",
-            )
+    Why here: the API logs every personal-data request in its scope dependency; the dashboard
+    reaches the same data through its own routes, so its scope guard does the same — one
+    place, so no page can forget it (``test_dashboard.py`` enumerates the pages).
+    """
+    if scope not in PERSONAL_DATA_SCOPES:
+        return
+    obj, subject = _objects(request)
+    if obj is None and request.query_params.get("id"):
+        obj = str(request.query_params["id"])[:128]
+    record_access(
+        get_workspace(request).store,
+        v.principal,
+        scope=scope,
+        route=_route_template(request),
+        method=request.method,
+        purpose=ROLE_PURPOSES[v.principal.role],
+        channel="web",
+        object=obj,
+        subject=subject,
+    )
+
+
+def _allowed(v: Viewer, scope: Scope) -> Viewer:
+    if not v.can(scope):
+        raise PageError(
+            403,
+            "Not for your role",
+            f"Your role ({v.principal.role.value}) does not include {scope.value}, which "
+            "this page needs. Ask your data protection officer if you need it.",
+        )
+    return v
+
+
+def need(scope: Scope) -> Callable[..., Viewer]:
+    """Dependency: the viewer, if their role grants ``scope`` (else a 403 page); a page that
+    needs a personal-data scope is written to the access log before it runs."""
+
+    def dependency(request: Request, v: Viewer = Depends(viewer)) -> Viewer:  # noqa: B008
+        _allowed(v, scope)
+        _log_read(request, v, scope)
         return v
 
     return dependency
@@ -200,9 +243,10 @@ async def read_form(request: Request) -> dict[str, str]:
 def posted(scope: Scope | None) -> Callable[..., Coroutine[Any, Any, Posted]]:
     """Dependency for POST routes: the viewer (holding ``scope``) and the form, after the
     CSRF check — a form without the session's token is refused before anything happens."""
-    guard: Callable[..., Viewer] = need(scope) if scope is not None else viewer
 
-    async def dependency(request: Request, v: Viewer = Depends(guard)) -> Posted:  # noqa: B008
+    async def dependency(request: Request, v: Viewer = Depends(viewer)) -> Posted:  # noqa: B008
+        if scope is not None:
+            _allowed(v, scope)
         form = await read_form(request)
         if not csrf_ok(pseudonym_key(request), v.token, form.get("csrf")):
             raise PageError(
@@ -211,6 +255,8 @@ def posted(scope: Scope | None) -> Callable[..., Coroutine[Any, Any, Posted]]:
                 "This form was missing its security token (CSRF) or the token belongs to "
                 "another session, so nothing was changed. Reload the page and try again.",
             )
+        if scope is not None:  # logged once the form is known to come from the session
+            _log_read(request, v, scope)
         return Posted(v, form)
 
     return dependency
