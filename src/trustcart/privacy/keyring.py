@@ -262,7 +262,7 @@ class WorkspaceKeys:
         checks: dict[str, str] = {}
         if rotated:
             with self.store.read() as conn:
-                checks = dict(conn.execute(select(_keys.c.kid, _keys.c.check)).tuples().all())
+                checks = {r.kid: r.check for r in conn.execute(select(_keys.c.kid, _keys.c.check))}
         keys = []
         for v in ordered:
             material = self._material.get((v.kid, v.source))

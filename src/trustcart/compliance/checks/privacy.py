@@ -9,7 +9,7 @@ from datetime import UTC, datetime, time
 from trustcart.compliance.registry import CheckContext, Issue, check
 
 _PRACTICE = (
-    "TrustCart default, not a legal period: rotate the pseudonym key at least every "
+    "TrustCart practice (a TrustCart default, not a legal period): rotate the pseudonym key at least every "
     "pseudonym_key_max_age_days days so one key never links a person's whole history "
     "(GDPR Art. 32(1)(a) asks for pseudonymisation as a security measure but fixes no interval)"
 )
