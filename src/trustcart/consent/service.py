@@ -507,8 +507,12 @@ class ConsentService:
         found = self.pseudonyms.candidates(subject)
         if len(found) == 1:
             return self.index.get(found[0], purpose)
-        states = [s for s in (self.index.get(p, purpose) for p in found) if s is not None]
-        return max(states, key=lambda s: s.seq, default=None)
+        best = None
+        for p in found:
+            state = self.index.get(p, purpose)
+            if state is not None and (best is None or state.seq > best.seq):
+                best = state
+        return best
 
     def _state_at(self, subjects: Sequence[str], purpose: str, at: datetime) -> StateEntry | None:
         with self.store.read() as conn:

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, time
 from trustcart.compliance.registry import CheckContext, Issue, check
 
 _PRACTICE = (
-    "TrustCart practice (a TrustCart default, not a legal period): rotate the pseudonym key at least every "
-    "pseudonym_key_max_age_days days so one key never links a person's whole history "
-    "(GDPR Art. 32(1)(a) asks for pseudonymisation as a security measure but fixes no interval)"
+    "TrustCart practice (a TrustCart default, not a legal period: the rule pack has no fact on "
+    "key rotation): rotate the pseudonym key at least every pseudonym_key_max_age_days days so "
+    "one key never links a person's whole history"
 )
 
 
@@ -60,7 +60,7 @@ def key_too_old(ctx: CheckContext) -> Iterator[Issue]:
     severity="medium",
     rule="TrustCart practice: a key whose rotation window ended is destroyed, so records under "
     "it of people not seen during the window can no longer be linked to anyone; live key files "
-    "are readable by their owner only (GDPR Art. 32(1)(a))",
+    "are readable by their owner only",
     fix="Run `trustcart privacy retire-keys` (and remove retired ids from "
     "TRUSTCART_SECRET_KEYS); `chmod 600` live key files.",
 )
