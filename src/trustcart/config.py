@@ -51,6 +51,23 @@ class Settings(BaseModel):
         default=DEFAULT_SECRET_FILE,
         description="File holding the pseudonym key when TRUSTCART_SECRET_KEY is not set.",
     )
+    secret_keys: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Rotated pseudonym keys from the environment, as 'k1:SECRET,k2:SECRET' (each >= 32 "
+            "characters); `trustcart privacy rotate-key` activates the newest unregistered one. "
+            "Without it, rotated keys are 0600 files under keys/ in the workspace."
+        ),
+    )
+    pseudonym_key_max_age_days: int = Field(
+        default=365,
+        ge=1,
+        le=3650,
+        description=(
+            "The scanner flags a current pseudonym key older than this (a TrustCart default, "
+            "not a legal period: no law fixes a rotation interval)."
+        ),
+    )
     default_jurisdiction: str = Field(
         default="EU", description="Jurisdiction code used when a subject's is unknown."
     )

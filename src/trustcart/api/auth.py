@@ -62,7 +62,7 @@ def access_pseudonyms(request: Request) -> Pseudonymizer:
     """The pseudonymizer the access log keys people by (the workspace key, cached)."""
     found: Pseudonymizer | None = getattr(request.app.state, "access_pseudonyms", None)
     if found is None:
-        found = Pseudonymizer(get_workspace(request).settings.pseudonym_key())
+        found = Pseudonymizer.of(get_workspace(request))
         request.app.state.access_pseudonyms = found
     return found
 

@@ -124,7 +124,7 @@ def decisions(
             )
         return
     with open_workspace(ctx) as ws:
-        keys = subject_keys(ws.store, Pseudonymizer(ws.settings.pseudonym_key()))
+        keys = subject_keys(ws.store, Pseudonymizer.of(ws))
         rows = subject_decisions(DecisionLog(ws.store), keys, subject, limit=limit)
     if fmt is OutputFormat.json:
         print_json(rows)

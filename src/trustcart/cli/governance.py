@@ -55,12 +55,8 @@ def log_(
         if start.tzinfo is None:
             raise ValidationError("--since needs a time zone (e.g. a trailing Z for UTC)")
     with open_workspace(ctx) as ws:
-        pseudonym = (
-            Pseudonymizer(ws.settings.pseudonym_key()).pseudonym(subject) if subject else None
-        )
-        entries = access_entries(
-            ws.store, key_id=key_id, subject=pseudonym, since=start, limit=limit
-        )
+        found = Pseudonymizer.of(ws).candidates(subject) if subject else None
+        entries = access_entries(ws.store, key_id=key_id, subject=found, since=start, limit=limit)
     if fmt is OutputFormat.json:
         print_json([e.to_dict() for e in entries])
         return

@@ -6,7 +6,9 @@ Contract (scripts rely on it):
 ``trustcart privacy anonymize SOURCE --qi COL … --k N [--l N --sensitive COL …]
 [--hierarchy COL=zip|age|date|interval|categorical …] [--max-suppression SHARE]
 --output OUT.parquet [--format table|json]``;
-``trustcart privacy classify SOURCE [--sample N] [--dataset KEY] [--format table|json]``.
+``trustcart privacy classify SOURCE [--sample N] [--dataset KEY] [--format table|json]``;
+``trustcart privacy rotate-key [--window 30d]``, ``retire-keys``, ``key-status`` (pseudonym key
+rotation, see :mod:`trustcart.privacy.keyring`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from trustcart.cli._common import (
 from trustcart.errors import NotFound, ValidationError
 
 app = typer.Typer(
-    help="Privacy engineering: k-anonymity, l-diversity, t-closeness, risk, anonymization, PII.",
+    help="Privacy engineering: k-anonymity, l-diversity, t-closeness, risk, anonymization, PII, "
+    "pseudonym key rotation.",
     no_args_is_help=True,
 )
 
@@ -234,3 +237,76 @@ def classify(
             console.print(snippet, highlight=False, markup=False)
         else:
             err_console.print(f"every suggested column is already labelled in {dataset}")
+
+
+@app.command("rotate-key")
+def rotate_key_cmd(
+    ctx: typer.Context,
+    window: Annotated[
+        str,
+        typer.Option(
+            "--window",
+            help="How long the previous key stays resolvable: 30d, 12h, 90m (0 = retire now).",
+        ),
+    ] = "30d",
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Make a new current pseudonym key; the previous one resolves until the window ends."""
+    from trustcart.privacy import rotate_key
+
+    with open_workspace(ctx) as ws:
+        done = rotate_key(ws.settings, ws.store, window=window)
+    if fmt is OutputFormat.json:
+        print_json(done.to_dict())
+        return
+    where = f" ({done.path}, mode 0600)" if done.path else " (from TRUSTCART_SECRET_KEYS)"
+    console.print(f"current pseudonym key: {done.kid}{where}", highlight=False)
+    console.print(
+        f"{done.previous} stays resolvable until {done.retire_after.isoformat(timespec='seconds')}"
+        "; then run `trustcart privacy retire-keys` to destroy it",
+        highlight=False,
+    )
+    for r in done.retired:
+        err_console.print(f"retired {r.kid}: {r.action}", highlight=False)
+
+
+@app.command("retire-keys")
+def retire_keys_cmd(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
+    """Destroy pseudonym keys whose rotation window has ended (safe to run from cron)."""
+    from trustcart.privacy import retire_keys
+
+    with open_workspace(ctx) as ws:
+        done = retire_keys(ws.settings, ws.store)
+    if fmt is OutputFormat.json:
+        print_json([r.to_dict() for r in done])
+        return
+    if not done:
+        err_console.print("no key's window has ended")
+    for r in done:
+        console.print(f"retired {r.kid}: {r.action}", highlight=False)
+
+
+@app.command("key-status")
+def key_status_cmd(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
+    """The pseudonym key ring: versions, which is current, which still resolve."""
+    from trustcart.privacy import key_versions
+
+    with open_workspace(ctx) as ws:
+        versions = key_versions(ws.settings, ws.store)
+    if fmt is OutputFormat.json:
+        print_json([v.to_dict() for v in versions])
+        return
+
+    def _t(x: object) -> str:
+        return x.isoformat(timespec="seconds") if hasattr(x, "isoformat") else "-"
+
+    print_table(
+        "Pseudonym keys",
+        ["kid", "source", "created", "retire after", "retired", "state"],
+        [
+            (v.kid, v.source, _t(v.created_at), _t(v.retire_after), _t(v.retired_at),
+             "current" if v.current else "live" if v.live else "retired" if v.retired_at
+             else "expired (run retire-keys)")
+            for v in versions
+        ],
+    )  # fmt: skip

@@ -72,7 +72,7 @@ class ConsentService:
         self.ws = ws
         self.store = ws.store
         self.rules: Rules = load_rules()
-        self.pseudonyms = Pseudonymizer(ws.settings.pseudonym_key())
+        self.pseudonyms = Pseudonymizer.of(ws)
         self.index = ConsentIndex(ws.store, max_staleness=max_staleness)
         self.index.on_admin_head = self._admin_moved
         self._admin_seq = -1
@@ -452,10 +452,10 @@ class ConsentService:
         if at is not None:
             state = None
             if policy.needs_consent or policy.objectable:
-                state = self._state_at(self.pseudonyms.pseudonym(subject), policy.purpose, at)
+                state = self._state_at(self.pseudonyms.candidates(subject), policy.purpose, at)
             return self._answer(policy, state, at)
         if policy.needs_consent or policy.objectable:
-            state = self.index.get(self.pseudonyms.pseudonym(subject), policy.purpose)
+            state = self._latest(subject, policy.purpose)
             event_id = state.event_id if state is not None else None
         else:
             state = event_id = None
@@ -501,12 +501,25 @@ class ConsentService:
         days = ages.get(code, ages.get("*"))
         return timedelta(days=days) if days else None
 
-    def _state_at(self, subject: str, purpose: str, at: datetime) -> StateEntry | None:
+    def _latest(self, subject: str, purpose: str) -> StateEntry | None:
+        """The newest state of ``subject`` for ``purpose`` under any of their pseudonyms (one
+        dict hit without rotation; one per live key and link during a rotation window)."""
+        found = self.pseudonyms.candidates(subject)
+        if len(found) == 1:
+            return self.index.get(found[0], purpose)
+        best = None
+        for p in found:
+            state = self.index.get(p, purpose)
+            if state is not None and (best is None or state.seq > best.seq):
+                best = state
+        return best
+
+    def _state_at(self, subjects: Sequence[str], purpose: str, at: datetime) -> StateEntry | None:
         with self.store.read() as conn:
             r = conn.execute(
                 select(_events)
                 .where(
-                    _events.c.subject == subject,
+                    _events.c.subject.in_(subjects),
                     _events.c.purpose == purpose,
                     _events.c.created_at <= at,
                 )
@@ -516,14 +529,22 @@ class ConsentService:
         return None if r is None else RecordedEvent.from_row(r).state()
 
     def state(self, subject: str) -> dict[str, StateEntry]:
-        """The latest choice per purpose for one person."""
-        return self.index.for_subject(self.pseudonyms.pseudonym(subject))
+        """The latest choice per purpose for one person (across their pseudonyms)."""
+        found = self.pseudonyms.candidates(subject)
+        if len(found) == 1:
+            return self.index.for_subject(found[0])
+        merged: dict[str, StateEntry] = {}
+        for p in found:
+            for purpose, entry in self.index.for_subject(p).items():
+                if purpose not in merged or entry.seq > merged[purpose].seq:
+                    merged[purpose] = entry
+        return merged
 
     def events(self, subject: str) -> list[RecordedEvent]:
         """Every consent event of one person, oldest first (for proof and access requests)."""
-        pseudonym = self.pseudonyms.pseudonym(subject)
+        found = self.pseudonyms.candidates(subject)
         with self.store.read() as conn:
             rows = conn.execute(
-                select(_events).where(_events.c.subject == pseudonym).order_by(_events.c.seq)
+                select(_events).where(_events.c.subject.in_(found)).order_by(_events.c.seq)
             ).all()
         return [RecordedEvent.from_row(r) for r in rows]

@@ -239,7 +239,7 @@ def subject_keys(
 
     For an erasure without a running gateway (e.g. a rights-request connector)::
 
-        keys = subject_keys(ws.store, Pseudonymizer(ws.settings.pseudonym_key()))
+        keys = subject_keys(ws.store, Pseudonymizer.of(ws))
         report = keys.shred("c-42")   # report.unlinkable["decisions"]
     """
     return SubjectKeys(store, pseudonyms, hooks=[shred_decisions], max_staleness=max_staleness)

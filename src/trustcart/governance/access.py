@@ -21,6 +21,7 @@ data?" without any raw identifier being stored here).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -194,18 +195,22 @@ def access_entries(
     store: Store,
     *,
     key_id: str | None = None,
-    subject: str | None = None,
+    subject: str | Sequence[str] | None = None,
     since: datetime | None = None,
     limit: int = 1000,
 ) -> list[AccessEntry]:
-    """Entries, newest first, filtered by key, by subject pseudonym and by time."""
+    """Entries, newest first, filtered by key, by subject pseudonym(s) and by time.
+
+    ``subject`` may be all of a person's pseudonyms (``Pseudonymizer.candidates``), so reads
+    logged before a key rotation are found too."""
     if limit < 1:
         raise ValidationError("limit must be at least 1")
     stmt = select(_rows).order_by(_rows.c.seq.desc()).limit(limit)
     if key_id is not None:
         stmt = stmt.where(_rows.c.key_id == key_id)
     if subject is not None:
-        stmt = stmt.where(_rows.c.subject == subject)
+        found = [subject] if isinstance(subject, str) else list(subject)
+        stmt = stmt.where(_rows.c.subject.in_(found))
     if since is not None:
         stmt = stmt.where(_rows.c.at >= since)
     with store.read() as conn:

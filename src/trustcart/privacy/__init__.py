@@ -1,5 +1,6 @@
-"""Privacy engineering: pseudonymization, crypto-shredding (per-subject keys), k-anonymity /
-l-diversity / t-closeness, Mondrian generalization, re-identification risk and PII detection."""
+"""Privacy engineering: pseudonymization (with key rotation), crypto-shredding (per-subject keys),
+k-anonymity / l-diversity / t-closeness, Mondrian generalization, re-identification risk and PII
+detection."""
 
 from trustcart.privacy.anonymity import AnonymityReport, SensitiveStats, measure
 from trustcart.privacy.generalize import AnonymizationResult, mondrian
@@ -11,6 +12,16 @@ from trustcart.privacy.hierarchies import (
     ZipHierarchy,
     age_hierarchy,
 )
+from trustcart.privacy.keyring import (
+    KeyVersion,
+    Retirement,
+    Rotation,
+    WorkspaceKeys,
+    key_versions,
+    parse_window,
+    retire_keys,
+    rotate_key,
+)
 from trustcart.privacy.pii import (
     ColumnSuggestion,
     Match,
@@ -20,7 +31,7 @@ from trustcart.privacy.pii import (
     iban_valid,
     luhn_valid,
 )
-from trustcart.privacy.pseudonym import Pseudonymizer, truncate_ip
+from trustcart.privacy.pseudonym import KeySource, Pseudonymizer, RingState, truncate_ip
 from trustcart.privacy.risk import RiskReport, reidentification_risk
 from trustcart.privacy.shredding import (
     KEY_LOG,
@@ -40,14 +51,20 @@ __all__ = [
     "DateHierarchy",
     "Hierarchy",
     "IntervalHierarchy",
+    "KeySource",
+    "KeyVersion",
     "Match",
     "Pseudonymizer",
+    "Retirement",
+    "RingState",
     "RiskReport",
+    "Rotation",
     "SensitiveStats",
     "ShredEffect",
     "ShredHook",
     "ShredReport",
     "SubjectKeys",
+    "WorkspaceKeys",
     "ZipHierarchy",
     "age_hierarchy",
     "classify_column",
@@ -55,9 +72,13 @@ __all__ = [
     "derive_token",
     "detect_pii",
     "iban_valid",
+    "key_versions",
     "luhn_valid",
     "measure",
     "mondrian",
+    "parse_window",
     "reidentification_risk",
+    "retire_keys",
+    "rotate_key",
     "truncate_ip",
 ]

@@ -191,10 +191,14 @@ class SubjectKeys:
         if hit is not None:
             return hit
         generation = self._generation
+        found = self.pseudonyms.candidates(subject)  # every live key's pseudonym, and links
         with self.store.read() as conn:
-            row = conn.execute(
-                select(_keys.c.token, _keys.c.key).where(_keys.c.lookup == lookup)
-            ).first()
+            rows = conn.execute(
+                select(_keys.c.lookup, _keys.c.token, _keys.c.key).where(_keys.c.lookup.in_(found))
+            ).all()
+        # The key under the newest pseudonym wins (a subject keeps one token across rotations:
+        # the first one found under any live key or link).
+        row = min(rows, key=lambda r: found.index(r.lookup), default=None)
         if row is not None:
             key = _Key(row.token, bytes(row.key))
         elif create:
@@ -301,22 +305,29 @@ class SubjectKeys:
         back later gets a new key and a new, unrelated token. Idempotent: a second call reports
         ``key_existed=False``.
         """
-        lookup = self.pseudonyms.pseudonym(subject)
+        found = self.pseudonyms.candidates(subject)  # old and new keys' pseudonyms alike
         unlinkable: dict[str, int] = {}
         deleted: dict[str, int] = {}
         with self.store.write() as conn:
-            token = conn.execute(
-                select(_keys.c.token).where(_keys.c.lookup == lookup).with_for_update()
-            ).scalar()
-            if token is not None:
-                conn.execute(delete(_keys).where(_keys.c.lookup == lookup))
-                for hook in self.hooks:
-                    effect = hook(conn, token)
-                    unlinkable.update(effect.unlinkable)
-                    deleted.update(effect.deleted)
+            tokens = (
+                conn.execute(
+                    select(_keys.c.token).where(_keys.c.lookup.in_(found)).with_for_update()
+                )
+                .scalars()
+                .all()
+            )
+            if tokens:
+                conn.execute(delete(_keys).where(_keys.c.lookup.in_(found)))
+                for token in sorted(tokens):
+                    for hook in self.hooks:
+                        effect = hook(conn, token)
+                        for name, n in effect.unlinkable.items():
+                            unlinkable[name] = unlinkable.get(name, 0) + n
+                        for name, n in effect.deleted.items():
+                            deleted[name] = deleted.get(name, 0) + n
                 self._log.append({"event": "subject_key_destroyed"}, conn=conn)
         self._sync(force=True)
-        return ShredReport(token is not None, unlinkable, deleted)
+        return ShredReport(bool(tokens), unlinkable, deleted)
 
 
 def _seal(key: _Key, obj: Any) -> str:

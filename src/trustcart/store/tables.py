@@ -482,6 +482,31 @@ class ConcernMessage(Base):
     created_on: Mapped[date] = mapped_column(Date)
 
 
+class PseudonymKey(Base):
+    """One version of the pseudonym key ring: metadata only. The key material lives in a 0600
+    file under ``keys/`` or in ``TRUSTCART_SECRET_KEYS`` (``k0`` is the workspace secret);
+    ``check`` is a keyed check value that detects a wrong or swapped key, not the key."""
+
+    __tablename__ = "pseudonym_keys"
+    kid: Mapped[str] = mapped_column(String(16), primary_key=True)  # k0, k1, …
+    source: Mapped[str] = mapped_column(String(16))  # workspace_secret | file | env
+    check: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    retire_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class PseudonymLink(Base):
+    """``pseudonym`` (under a newer key) and ``linked`` (under an older one) are the same
+    person: recorded when the person was seen while both keys were live, so their records
+    under the old key stay findable after that key is destroyed."""
+
+    __tablename__ = "pseudonym_links"
+    pseudonym: Mapped[str] = mapped_column(String(40), primary_key=True)
+    linked: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 def table_of(model: type[Base]) -> Table:
     """The Core ``Table`` of a model, typed (``__table__`` is typed as a generic FromClause)."""
     return cast(Table, model.__table__)

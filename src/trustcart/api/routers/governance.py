@@ -53,12 +53,10 @@ def get_access_log(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> list[dict[str, Any]]:
     """Reads of personal data, newest first (by key, by person, since a time)."""
-    pseudonym = access_pseudonyms(request).pseudonym(subject) if subject else None
+    found = access_pseudonyms(request).candidates(subject) if subject else None
     return [
         e.to_dict()
-        for e in access_entries(
-            ws.store, key_id=key_id, subject=pseudonym, since=since, limit=limit
-        )
+        for e in access_entries(ws.store, key_id=key_id, subject=found, since=since, limit=limit)
     ]
 
 
