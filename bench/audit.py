@@ -11,12 +11,14 @@ per method (``ru_maxrss`` of that process):
   more than ``FAIRLEARN_MAX`` rows it runs on the first ``FAIRLEARN_MAX`` rows and the time is
   extrapolated linearly (marked "extrapolated"); its memory is then that of the subsample;
 - pandas: ``read_parquet`` + ``groupby`` of the same sums (selection rate, TPR, FPR);
-- DuckDB floor: one hand-written SQL GROUP BY of the same conditional sums over the file.
+- DuckDB floor: one hand-written SQL GROUP BY of the same conditional sums over the file;
+- with PySpark installed (the ``spark`` extra; ``--no-spark`` skips it): the same two TrustCart
+  audits on Spark in local mode (``local[2]``), session start-up excluded and printed.
 
 Targets: ≥ 30× faster than MetricFrame, within 3× of the DuckDB floor, peak RSS ≤ 2× the
 Parquet size.
 
-    .venv/bin/python bench/audit.py [N]
+    .venv/bin/python bench/audit.py [N] [--no-spark]
 """
 
 from __future__ import annotations
@@ -91,6 +93,21 @@ def run(method: str, path: str, n: int) -> dict[str, float | str]:
             audit(path, ["group"], "y", label="label")
         else:
             audit(path, ["group"], "score", kind="continuous")
+    elif method.startswith("spark"):
+        # Spark local mode (the `spark` extra): the session start-up (JVM, ~10-60 s) is
+        # timed apart and left out, as a cluster's session would already be running.
+        from trustcart.fairness import audit
+        from trustcart.fairness.spark_source import open_spark, session
+
+        s0 = time.perf_counter()
+        spark = session("local[2]")
+        note = f"session start-up {time.perf_counter() - s0:.1f} s not included; JVM RSS not"
+        t0 = time.perf_counter()
+        src = open_spark(spark, f"parquet:{path}")
+        if method == "spark_binary":
+            audit(src, ["group"], "y", label="label")
+        else:
+            audit(src, ["group"], "score", kind="continuous")
     elif method == "fairlearn":
         import warnings
 
@@ -146,7 +163,7 @@ def run(method: str, path: str, n: int) -> dict[str, float | str]:
     else:
         raise SystemExit(f"unknown method {method}")
     elapsed = time.perf_counter() - t0
-    if note:
+    if note.startswith("extrapolated"):
         elapsed *= n / FAIRLEARN_MAX
     return {"method": method, "seconds": elapsed, "peak_rss_mib": _peak_mib(), "note": note}
 
@@ -166,7 +183,8 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--run":
         print(json.dumps(run(sys.argv[2], sys.argv[3], int(sys.argv[4]))))
         return
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    n = int(args[0]) if args else 10_000_000
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "decisions.parquet"
         t0 = time.perf_counter()
@@ -184,6 +202,8 @@ def main() -> None:
             "pandas",
             "fairlearn",
         ]
+        if _has_spark() and "--no-spark" not in sys.argv:
+            methods += ["spark_binary", "spark_continuous"]
         res = {m: measure(m, path, n) for m in methods}
     base = res["baseline"]["peak_rss_mib"]
     floor = float(res["duckdb_floor"]["seconds"])
@@ -218,6 +238,19 @@ def main() -> None:
         f"- peak RSS ≤ 2× Parquet size: TrustCart peak {peak:.0f} MiB = "
         f"{peak / size_mib:.1f}× ({(peak - float(base)) / size_mib:.1f}× above baseline)"
     )
+    if "spark_binary" in res:
+        sb, sc = float(res["spark_binary"]["seconds"]), float(res["spark_continuous"]["seconds"])
+        print(
+            "Spark local[2] vs TrustCart on DuckDB, same file (no target; Spark is for data "
+            f"that lives on a cluster): binary+label {sb / float(tb['seconds']):.1f}× slower, "
+            f"continuous {sc / float(tc['seconds']):.1f}× slower"
+        )
+
+
+def _has_spark() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("pyspark") is not None
 
 
 if __name__ == "__main__":

@@ -4,6 +4,10 @@ PostgreSQL tests use a private schema per test (``search_path``) in the database
 ``TRUSTCART_TEST_PG_URL`` (default: the local server's ``test`` database), dropped afterwards.
 They are never skipped silently: if the server is unreachable they fail, and `.ci/run` checks
 the server first so the failure says why.
+
+Spark tests (marker ``spark``) share one local-mode session (start-up takes 10–60 s); without
+PySpark (the ``spark`` extra, installed by ``make dev``/``make test``) they fail, not skip:
+deselect them explicitly with ``-m "not spark"``.
 """
 
 from __future__ import annotations
@@ -33,6 +37,26 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("TRUSTCART_") and name != "TRUSTCART_TEST_PG_URL":
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def spark_session() -> Iterator[object]:
+    """One local-mode SparkSession for the whole run (``local[2]``, loopback, no UI)."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        pytest.fail(
+            "PySpark is not installed: the spark tests need the 'spark' extra "
+            "(`make dev` / `make test` install it: pip install -e '.[dev,spark]'); "
+            "deselect them explicitly with -m 'not spark'"
+        )
+    from trustcart.fairness.spark_source import session
+
+    spark = session("local[2]")
+    try:
+        yield spark
+    finally:
+        spark.stop()
 
 
 @pytest.fixture

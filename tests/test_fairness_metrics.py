@@ -296,8 +296,8 @@ def test_clear_errors(tmp_path: Path) -> None:
         audit(not01, groups=["g"], outcome="y")
     with pytest.raises(ValidationError, match="open_decisions"):
         audit("decisions", groups=["g"], outcome="y")
-    with pytest.raises(ValidationError, match="Spark"):
-        audit("spark://local", groups=["g"], outcome="y")
+    with pytest.raises(ValidationError, match="Spark Connect is not supported"):
+        audit("sc://cluster:15002", groups=["g"], outcome="y")
     with pytest.raises(NotFound, match="does not exist"):
         audit(tmp_path / "nope.parquet", groups=["g"], outcome="y")
 

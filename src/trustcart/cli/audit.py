@@ -82,7 +82,8 @@ def audit(
         str,
         typer.Argument(
             help="A .parquet/.csv file (or folder/glob of them), a database URL "
-            "(postgres://user@host/db) with --table, or decisions[:KIND] (the workspace log)."
+            "(postgres://user@host/db) or a Spark master (spark://local[2], spark://host:7077) "
+            "with --table, or decisions[:KIND] (the workspace log)."
         ),
     ],
     outcome: Annotated[str, typer.Option("--outcome", help="Outcome column.")],
@@ -104,7 +105,12 @@ def audit(
         int, typer.Option("--min-group-size", help="Suppress groups with fewer usable rows.")
     ] = 10,
     table: Annotated[
-        str | None, typer.Option("--table", help="Table to audit, with a database URL.")
+        str | None,
+        typer.Option(
+            "--table",
+            help="Table to audit, with a database or Spark URL (Spark: also parquet:PATH, "
+            "csv:PATH).",
+        ),
     ] = None,
     favourable: Annotated[
         Favourable,
@@ -209,7 +215,9 @@ def proxies(
     ctx: typer.Context,
     source: Annotated[
         str,
-        typer.Argument(help="A .parquet/.csv file (or folder/glob), a database URL, or decisions."),
+        typer.Argument(
+            help="A .parquet/.csv file (or folder/glob), a database or Spark URL, or decisions."
+        ),
     ],
     protected: Annotated[
         str, typer.Option("--protected", "-p", help="The protected attribute's column.")
@@ -231,7 +239,7 @@ def proxies(
         int, typer.Option("--min-level-size", help="Pool levels with fewer rows into one.")
     ] = 10,
     table: Annotated[
-        str | None, typer.Option("--table", help="Table to scan, with a database URL.")
+        str | None, typer.Option("--table", help="Table to scan, with a database or Spark URL.")
     ] = None,
     register: Annotated[
         bool,
@@ -289,13 +297,16 @@ mitigate_app = typer.Typer(
 app.add_typer(mitigate_app, name="mitigate")
 
 SourceArg = Annotated[
-    str, typer.Argument(help="A .parquet/.csv file (or folder/glob), a database URL, or decisions.")
+    str,
+    typer.Argument(
+        help="A .parquet/.csv file (or folder/glob), a database or Spark URL, or decisions."
+    ),
 ]
 GroupOpt = Annotated[
     list[str], typer.Option("--group", "-g", help="Group column; repeat for intersections.")
 ]
 TableOpt = Annotated[
-    str | None, typer.Option("--table", help="Table to read, with a database URL.")
+    str | None, typer.Option("--table", help="Table to read, with a database or Spark URL.")
 ]
 FormatOpt = Annotated[
     AuditFormat, typer.Option("--format", "-f", help="table, json (scripts) or html.")

@@ -2,7 +2,7 @@
 
 Library first: :func:`audit` returns an :class:`AuditResult`; the ``trustcart audit`` command
 only parses options, calls it, renders and stores. Metric names and definitions follow
-``fairlearn.metrics`` where fairlearn has them; the arithmetic runs in DuckDB or PostgreSQL
+``fairlearn.metrics`` where fairlearn has them; the arithmetic runs in DuckDB, PostgreSQL or Spark
 through Ibis, so only per-group aggregates reach Python.
 """
 
@@ -32,6 +32,7 @@ from trustcart.fairness.proxies import ProxyReport, ProxyScore, detect_proxies, 
 from trustcart.fairness.reductions import fair_classifier
 from trustcart.fairness.result import AuditResult, Cell
 from trustcart.fairness.sources import Source, open_source
+from trustcart.fairness.spark_source import open_spark
 
 __all__ = [
     "DEFAULT_MIN_GROUP_SIZE",
@@ -60,6 +61,7 @@ __all__ = [
     "load_group_shares",
     "open_decisions",
     "open_source",
+    "open_spark",
     "price_targets",
     "register_proxies",
     "reweigh",

@@ -103,6 +103,21 @@ def _open(source: str | os.PathLike[str] | ir.Table | Source, table: str | None)
     return source if isinstance(source, Source) else open_source(source, table=table)
 
 
+def _check_writable(source: Source, write: str | os.PathLike[str] | None, what: str) -> None:
+    """``--write`` produces one local Parquet file through DuckDB: not from a Spark source.
+
+    Why not: Spark writes a folder of part files on the cluster's file system, and pulling a
+    cluster-sized table through the driver into one file defeats the point of Spark. The
+    numbers to apply are in the result (per group), for a join in Spark.
+    """
+    if write is not None and source.backend == "pyspark":
+        raise ValidationError(
+            f"--write is DuckDB/PostgreSQL-only: writing the {what} of a Spark source to one "
+            "local Parquet file is not supported. Run without --write: the result lists the "
+            "per-group numbers (JSON 'groups'), to join to the table in Spark"
+        )
+
+
 def _spread(values: Sequence[float]) -> tuple[float, float | None]:
     hi, lo = max(values), min(values)
     return hi - lo, (lo / hi if hi > 0 else None)
@@ -156,6 +171,7 @@ def reweigh(
     """
     started = time.perf_counter()
     src = _open(source, table)
+    _check_writable(src, write, "weights (weight_positive / weight_negative)")
     groups = list(groups)
     if not groups:
         raise ValidationError("name at least one group column (--group COL)")
@@ -331,6 +347,7 @@ def adjust_prices(
     """
     started = time.perf_counter()
     src = _open(source, table)
+    _check_writable(src, write, "adjusted prices (factor)")
     groups = list(groups)
     if not groups:
         raise ValidationError("name at least one group column (--group COL)")

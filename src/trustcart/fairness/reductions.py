@@ -145,7 +145,9 @@ def fair_classifier(
         raise ValidationError(f"column {label!r} has values other than 0/1")
     if len(np.unique(y)) < 2:
         raise ValidationError(f"column {label!r} has a single value: nothing to classify")
-    keys = frame[groups].astype(str).agg(", ".join, axis=1).to_numpy()
+    # NULL group values form a group "None" (pandas 3 keeps NaN through astype(str))
+    text = frame[groups].apply(lambda col: col.map(lambda v: "None" if pd.isna(v) else str(v)))
+    keys = text.agg(", ".join, axis=1).to_numpy()
     names = sorted(set(keys))
     if len(names) < 2:
         raise ValidationError("fewer than two groups: no disparity to mitigate")
@@ -173,7 +175,7 @@ def fair_classifier(
     per_b, per_a = _rates(y_te, pred_b, k_te, names), _rates(y_te, pred_a, k_te, names)
     changes = []
     for k in names:
-        values = dict(zip(groups, frame[groups].astype(str)[keys == k].iloc[0], strict=True))
+        values = dict(zip(groups, text[keys == k].iloc[0], strict=True))
         changes.append(
             GroupChange(group=values, count=int((k_te == k).sum()), before=per_b[k], after=per_a[k])
         )

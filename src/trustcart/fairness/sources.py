@@ -1,7 +1,8 @@
-"""Where audit data comes from: files read by DuckDB, or a live database table.
+"""Where audit data comes from: files read by DuckDB, a live database table, or Spark.
 
 Why Ibis: an audit is written once as an Ibis expression and runs where the data lives —
-DuckDB over Parquet/CSV by default, PostgreSQL for a live database — so only per-group
+DuckDB over Parquet/CSV by default, PostgreSQL for a live database, Spark for a cluster
+(:mod:`trustcart.fairness.spark_source`, optional extra) — so only per-group
 aggregates ever reach Python. Opening a source also fingerprints it (sha256 of the files, or
 table name + row count) so a stored audit says exactly what it looked at.
 """
@@ -133,7 +134,9 @@ def open_source(source: str | os.PathLike[str] | ir.Table, *, table: str | None 
     """Open what ``trustcart audit SOURCE`` names.
 
     ``SOURCE`` is a ``.parquet``/``.csv`` path (or a folder/glob of them), an Ibis URL of a
-    database (``postgres://…``, with ``table``), or an Ibis table expression (library use).
+    database (``postgres://…``, with ``table``), a Spark master (``spark://local[2]``,
+    ``spark://host:7077``, with ``table``: see :mod:`trustcart.fairness.spark_source`), or an
+    Ibis table expression (library use).
     The workspace decision log needs its store: see
     :func:`trustcart.fairness.decision_source.open_decisions`.
     """
@@ -147,10 +150,15 @@ def open_source(source: str | os.PathLike[str] | ir.Table, *, table: str | None 
             "trustcart.fairness.open_decisions(store) and pass the result"
         )
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
-    if scheme in ("spark", "pyspark", "sc", "spark-connect"):
+    if scheme in ("spark", "pyspark"):
+        from trustcart.fairness.spark_source import open_spark
+
+        return open_spark(text, table)
+    if scheme in ("sc", "spark-connect"):
         raise ValidationError(
-            "the Spark backend is not available yet (it lands in a later release); audit a "
-            "Parquet export with DuckDB or a PostgreSQL table meanwhile"
+            f"{_redact(text)}: Spark Connect is not supported (it needs PySpark's connect "
+            "extras); give the cluster's master as spark://host:7077 with --table, or pass a "
+            "table of ibis.pyspark.connect(session) from Python"
         )
     if scheme:
         return open_table_url(text, table)
