@@ -1,0 +1,535 @@
+"""Continuous monitoring: windows, drift, de-duplicated alerts, deliveries, config errors.
+
+Decisions are planted over ~two months by pinning the decision log's clock batch by batch, so
+the hash chain and the copy table carry the planted times. Windows are checked against an
+independent pandas computation; the webhook is a real local HTTP server verifying signatures.
+The storage tests run on SQLite and PostgreSQL (the ``workspace`` fixture).
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from trustcart.cli import app as cli
+from trustcart.errors import ConfigError
+from trustcart.gateway import DecisionLog
+from trustcart.ids import new_id
+from trustcart.monitoring import (
+    ALERT_LOG,
+    Window,
+    due_windows,
+    list_alerts,
+    list_results,
+    load_monitors,
+    parse_monitors,
+    run_monitors,
+    series,
+)
+from trustcart.rights.connectors.webhook import verify_signature
+from trustcart.rights.outbox import OutboxSender
+from trustcart.workspace import Workspace
+
+START = datetime(2026, 9, 1, tzinfo=UTC)
+GROUPS = ("EU", "US-CA", "BR")
+HOURS = (3, 9, 15, 21)  # four batches a day
+PER_BATCH = 20  # decisions per group per batch: 560 per group per 7-day window
+SECRET = "s3cret-for-the-test-webhook-0123456789"
+
+
+def plant(
+    ws: Workspace,
+    monkeypatch: pytest.MonkeyPatch,
+    days: int,
+    rate: Any,
+    *,
+    seed: int = 7,
+    first_day: int = 0,
+) -> pd.DataFrame:
+    """Offer decisions for ``days`` days; ``rate(group, day)`` is the offer probability."""
+    rng = np.random.default_rng(seed)
+    log = DecisionLog(ws.store, mode="sync")
+    rows = []
+    with monkeypatch.context() as m:
+        _plant_days(ws, m, log, rng, rows, range(first_day, first_day + days), rate)
+    log.close()
+    return pd.DataFrame(rows)
+
+
+def _plant_days(
+    ws: Workspace,
+    m: pytest.MonkeyPatch,
+    log: DecisionLog,
+    rng: np.random.Generator,
+    rows: list[dict[str, Any]],
+    days: range,
+    rate: Any,
+) -> None:
+    import trustcart.store.hashlog as hashlog
+
+    for day in days:
+        for hour in HOURS:
+            at = START + timedelta(days=day, hours=hour)
+            payloads = []
+            for g in GROUPS:
+                for _ in range(PER_BATCH):
+                    made = bool(rng.random() < rate(g, day))
+                    payloads.append(
+                        {
+                            "id": new_id("dec_"),
+                            "subject": f"ps_{len(rows) % 97:04d}",
+                            "kind": "offer",
+                            "model": "offer-ref",
+                            "model_version": "1",
+                            "jurisdiction": g,
+                            "personalised": True,
+                            "group": None,
+                            "output": {"offer": "WELCOME10" if made else None, "score": 0.5},
+                            "latency_us": 100,
+                        }
+                    )
+                    rows.append({"created_at": at, "jurisdiction": g, "offered": int(made)})
+            m.setattr(hashlog, "utcnow", lambda at=at: at)
+            log.append_many(payloads)
+
+
+def write_monitors(ws: Workspace, doc: dict[str, Any]) -> None:
+    (ws.root / "monitors.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def offer_monitor(**extra: Any) -> dict[str, Any]:
+    return {
+        "name": "offers",
+        "source": "decisions:offer",
+        "groups": ["jurisdiction"],
+        "outcome": "offered",
+        "kind": "binary",
+        "window": "7d",
+        "step": "1d",
+        "backfill": "120d",
+        "metrics": [
+            # thresholds sized for 560 decisions per group and window: the planted drift
+            # (0.5 -> 0.2) is far beyond them, chance swings of a stable 0.5 rate are not
+            {"metric": "disparate_impact_ratio", "min": 0.7},
+            {"metric": "selection_rate", "change": {"alpha": 0.001, "min_change": 0.15}},
+        ],
+        **extra,
+    }
+
+
+class Receiver:
+    """A real HTTP server on a free port recording each POST (headers, body)."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.calls: list[tuple[dict[str, str], bytes]] = []
+        self.fail_first = fail_first
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.calls.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                code = 500 if len(outer.calls) <= outer.fail_first else 200
+                self.send_response(code)
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/trustcart?token=abc"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def _drift(g: str, day: int) -> float:
+    return 0.2 if g == "BR" and day >= 35 else 0.5
+
+
+def _stable(g: str, day: int) -> float:
+    return 0.5
+
+
+NOW = START + timedelta(days=56, hours=1)
+
+
+# --- windows ------------------------------------------------------------------------------------
+
+
+def test_window_grid_is_aligned_and_complete_only() -> None:
+    now = datetime(2026, 9, 10, 0, 3, tzinfo=UTC)
+    ws = due_windows(
+        window=timedelta(days=7),
+        step=timedelta(days=1),
+        now=now,
+        grace=timedelta(minutes=5),
+        backfill=timedelta(days=30),
+        after=None,
+        first_data=datetime(2026, 9, 1, 3, tzinfo=UTC),
+    )
+    # the window ending at 2026-09-10 00:00 is not complete yet (grace of 5 minutes)
+    # no partial leading window: the first one starts at the first row's day
+    assert [w.end.day for w in ws] == [8, 9]
+    assert ws[0] == Window(datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 9, 8, tzinfo=UTC))
+    assert ws[0].previous == Window(
+        datetime(2026, 8, 25, tzinfo=UTC), datetime(2026, 9, 1, tzinfo=UTC)
+    )
+    later = due_windows(
+        window=timedelta(days=7),
+        step=timedelta(days=1),
+        now=now + timedelta(days=2),
+        grace=timedelta(minutes=5),
+        backfill=timedelta(days=30),
+        after=ws[-1].end,
+        first_data=None,
+    )
+    assert [w.end.day for w in later] == [10, 11]
+
+
+def test_windows_match_an_independent_pandas_computation(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = plant(workspace, monkeypatch, 21, _drift)
+    write_monitors(workspace, {"monitors": [offer_monitor()]})
+    now = START + timedelta(days=21, hours=2)
+    report = run_monitors(workspace, now=now)
+    ends = [w.window.end for w in report.windows]
+    assert ends == [START + timedelta(days=d) for d in range(7, 22)]
+    points = series(workspace.store, "offers", "selection_rate")
+    assert len(points) == 15 * 3
+    for p in points:
+        start = p.window_end - timedelta(days=7)
+        inside = frame[(frame.created_at >= start) & (frame.created_at < p.window_end)]
+        g = inside[inside.jurisdiction == p.group.removeprefix("jurisdiction=")]
+        assert p.count == len(g)
+        assert p.value == pytest.approx(g.offered.mean(), rel=1e-12)
+        assert p.ci_low is not None and p.ci_low <= p.value <= (p.ci_high or 0)
+    di = series(workspace.store, "offers", "disparate_impact_ratio")
+    last = [p for p in di if p.window_end == ends[-1]]
+    inside = frame[frame.created_at >= ends[-1] - timedelta(days=7)]
+    rates = inside.groupby("jurisdiction").offered.mean()
+    for p in last:
+        assert p.value == pytest.approx(
+            rates[p.group.removeprefix("jurisdiction=")] / rates.max(), rel=1e-12
+        )
+    # idempotent: the same pass again evaluates nothing and stores nothing new
+    again = run_monitors(workspace, now=now)
+    assert again.windows == []
+    assert len(list_results(workspace.store, "offers", limit=1000)) == 15
+
+
+# --- drift and alerts ---------------------------------------------------------------------------
+
+
+def test_planted_drift_raises_exactly_one_alert_to_outbox_and_webhook(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch, receiver: Receiver
+) -> None:
+    plant(workspace, monkeypatch, 56, _drift)
+    monkeypatch.setenv("MONITOR_WEBHOOK_SECRET", SECRET)
+    write_monitors(
+        workspace,
+        {
+            "alerts": {
+                "recipient": "dpo@stylesense.example",
+                "webhook": {
+                    "url": receiver.url,
+                    "secret_env": "MONITOR_WEBHOOK_SECRET",
+                    "backoff_seconds": 0,
+                },
+            },
+            "monitors": [offer_monitor()],
+        },
+    )
+    report = run_monitors(workspace, now=NOW)
+    assert len(report.windows) == 50
+    breached = [w for w in report.windows if w.breaches]
+    # before the shift (day 35) no window breaches; after it, the drift persists to the end
+    assert breached and all(w.window.end > START + timedelta(days=35) for w in breached)
+    assert breached[-1].window.end == NOW.replace(hour=0)
+    raised = [w for w in report.windows if w.event == "raised"]
+    assert len(raised) == 1 and not [w for w in report.windows if w.event == "resolved"]
+    alert_window = raised[0]
+    assert alert_window is breached[0]
+    assert {b.group for b in alert_window.breaches} == {"jurisdiction=BR"}
+
+    alerts = list_alerts(workspace.store)
+    assert len(alerts) == 1
+    alert = alerts[0]
+    assert alert["event"] == "raised" and alert["outbox"] == "sent"
+    assert alert["webhook"] == "sent" and alert["webhook_attempts"] == 1
+
+    messages = OutboxSender(workspace.store).messages(alert["id"])
+    assert len(messages) == 1
+    assert messages[0].recipient == "dpo@stylesense.example"
+    assert "jurisdiction=BR" in messages[0].body
+
+    assert len(receiver.calls) == 1
+    headers, body = receiver.calls[0]
+    assert verify_signature(
+        SECRET.encode(), headers["x-trustcart-timestamp"], body, headers["x-trustcart-signature"]
+    )
+    assert not verify_signature(
+        b"another secret", headers["x-trustcart-timestamp"], body, headers["x-trustcart-signature"]
+    )
+    sent = json.loads(body)
+    assert sent["alert"] == alert["id"] and sent["monitor"] == "offers"
+    assert headers["x-trustcart-delivery"] == alert["id"]
+    assert {b["group"] for b in sent["breaches"]} == {"jurisdiction=BR"}
+
+    chain = workspace.store.log(ALERT_LOG)
+    assert chain.verify().ok and len(chain) == 1
+    assert next(iter(chain)).payload["alert"] == alert["id"]
+
+    # later passes while the drift persists: new windows, still in breach, no new alert
+    plant(workspace, monkeypatch, 3, _drift, seed=8, first_day=56)
+    later = run_monitors(workspace, now=NOW + timedelta(days=3))
+    assert [w.status for w in later.windows] == ["breach"] * 3
+    assert not later.alerts and len(list_alerts(workspace.store)) == 1
+    assert len(receiver.calls) == 1 and len(chain) == 1
+
+
+def test_stable_series_raises_no_alert(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch, receiver: Receiver
+) -> None:
+    plant(workspace, monkeypatch, 56, _stable)
+    monkeypatch.setenv("MONITOR_WEBHOOK_SECRET", SECRET)
+    write_monitors(
+        workspace,
+        {
+            "alerts": {"webhook": {"url": receiver.url, "secret_env": "MONITOR_WEBHOOK_SECRET"}},
+            "monitors": [offer_monitor()],
+        },
+    )
+    report = run_monitors(workspace, now=NOW)
+    assert len(report.windows) == 50
+    assert [w for w in report.windows if w.breaches] == []
+    assert list_alerts(workspace.store) == [] and receiver.calls == []
+    assert OutboxSender(workspace.store).messages() == []
+
+
+def test_recovery_is_recorded_once_and_not_sent_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = Workspace.create(tmp_path / "ws")
+
+    def rate(g: str, day: int) -> float:
+        return 0.2 if g == "BR" and 21 <= day < 35 else 0.5
+
+    plant(ws, monkeypatch, 63, rate)
+    write_monitors(ws, {"monitors": [offer_monitor()]})
+    report = run_monitors(ws, now=START + timedelta(days=63, hours=1))
+    events = [(w.event, w.window.end) for w in report.windows if w.event]
+    assert [e for e, _ in events] == ["raised", "resolved"]
+    # resolved after 7 clean windows: the drift (to day 35) and the jump back (compared with
+    # the previous, drifted, window) have both rolled out of the windows
+    assert events[1][1] > START + timedelta(days=49)
+    alerts = list_alerts(ws.store)
+    assert [a["event"] for a in alerts] == ["resolved", "raised"]
+    assert alerts[0]["outbox"] == "skipped" and alerts[1]["outbox"] == "sent"
+    assert len(OutboxSender(ws.store).messages()) == 1
+    assert len(ws.store.log(ALERT_LOG)) == 2
+    ws.close()
+
+
+def test_failed_webhook_is_retried_then_by_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = Workspace.create(tmp_path / "ws")
+    plant(ws, monkeypatch, 42, _drift)
+    monkeypatch.setenv("MONITOR_WEBHOOK_SECRET", SECRET)
+    flaky = Receiver(fail_first=3)
+    try:
+        write_monitors(
+            ws,
+            {
+                "alerts": {
+                    "webhook": {
+                        "url": flaky.url,
+                        "secret_env": "MONITOR_WEBHOOK_SECRET",
+                        "retries": 1,
+                        "backoff_seconds": 0,
+                    }
+                },
+                "monitors": [offer_monitor()],
+            },
+        )
+        now = START + timedelta(days=42, hours=1)
+        first = run_monitors(ws, now=now)
+        assert len(first.alerts) == 1 and len(first.failed_deliveries) == 1
+        (alert,) = list_alerts(ws.store)
+        assert alert["webhook"] == "failed" and alert["webhook_attempts"] == 2
+        assert "HTTP 500" in alert["webhook_error"] and "token" not in alert["webhook_error"]
+        second = run_monitors(ws, now=now)  # no new window; the delivery is tried again
+        assert second.windows == [] and second.failed_deliveries == []
+        (alert,) = list_alerts(ws.store)
+        assert alert["webhook"] == "sent" and alert["webhook_attempts"] == 4
+        ids = {h["x-trustcart-delivery"] for h, _ in flaky.calls}
+        assert ids == {alert["id"]} and len(flaky.calls) == 4
+    finally:
+        flaky.close()
+        ws.close()
+
+
+def test_missing_webhook_secret_fails_delivery_without_leaking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    ws = Workspace.create(tmp_path / "ws")
+    plant(ws, monkeypatch, 42, _drift)
+    write_monitors(
+        ws,
+        {
+            "alerts": {
+                "webhook": {
+                    "url": "http://127.0.0.1:9/hook?token=SENSITIVE",
+                    "secret_env": "MONITOR_WEBHOOK_SECRET",
+                    "retries": 0,
+                }
+            },
+            "monitors": [offer_monitor()],
+        },
+    )
+    report = run_monitors(ws, now=START + timedelta(days=42, hours=1))
+    (failed,) = report.failed_deliveries
+    assert "MONITOR_WEBHOOK_SECRET is not set" in failed["error"]
+    monkeypatch.setenv("MONITOR_WEBHOOK_SECRET", SECRET)
+    with caplog.at_level("WARNING", logger="trustcart.monitoring"):
+        again = run_monitors(ws, now=START + timedelta(days=42, hours=1))
+    (failed,) = again.failed_deliveries
+    assert "http://127.0.0.1:9 unreachable" in failed["error"]
+    assert "SENSITIVE" not in caplog.text and SECRET not in caplog.text
+    assert caplog.records  # the failure was logged
+    ws.close()
+
+
+# --- other sources ------------------------------------------------------------------------------
+
+
+def test_monitor_over_a_parquet_source_with_duckdb(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    n = 4000
+    frame = pd.DataFrame(
+        {
+            "ts": pd.to_datetime(START)
+            + pd.to_timedelta(rng.uniform(0, 14 * 86400, n).round(), unit="s"),
+            "band": rng.choice(["a", "b"], n),
+            "price": rng.normal(50, 5, n),
+        }
+    )
+    frame.loc[(frame.band == "b") & (frame.ts >= START + timedelta(days=10)), "price"] += 20
+    path = tmp_path / "prices.parquet"
+    frame.to_parquet(path)
+    ws = Workspace.create(tmp_path / "ws")
+    write_monitors(
+        ws,
+        {
+            "monitors": [
+                {
+                    "name": "prices",
+                    "source": str(path),
+                    "time_column": "ts",
+                    "groups": ["band"],
+                    "outcome": "price",
+                    "kind": "continuous",
+                    "favourable": "lower",
+                    "window": "2d",
+                    "step": "1d",
+                    "metrics": [
+                        {"metric": "mean_ratio", "scope": "summary", "min": 0.8},
+                        {"metric": "mean", "change": {"min_change": 5}},
+                    ],
+                }
+            ]
+        },
+    )
+    report = run_monitors(ws, now=START + timedelta(days=14, hours=1))
+    assert len(report.windows) == 13
+    for p in series(ws.store, "prices", "mean"):
+        part = frame[(frame.ts >= p.window_end - timedelta(days=2)) & (frame.ts < p.window_end)]
+        g = part[part.band == p.group.removeprefix("band=")]
+        assert p.count == len(g) and p.value == pytest.approx(g.price.mean(), rel=1e-9)
+    summary = series(ws.store, "prices", "mean_ratio:summary")
+    assert {p.group for p in summary} == {"*"}
+    (alert,) = report.alerts
+    assert alert.window.end == START + timedelta(days=11)  # the first window with drifted rows
+    assert {b.rule for b in alert.breaches} == {"change"}
+    ws.close()
+
+
+# --- configuration ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"windw": "7d"}, "monitors[0].windw: unknown key"),
+        ({"window": "7 days"}, "is not a duration"),
+        ({"step": "5d"}, "whole multiple of step"),
+        ({"step": "8d"}, "longer than the window"),
+        ({"metrics": [{"metric": "accuracy", "min": 1}]}, "'accuracy' is not a binary metric"),
+        ({"metrics": [{"metric": "selection_rate"}]}, "give a threshold"),
+        ({"metrics": [{"metric": "selection_rate", "min": 1, "mx": 2}]}, "metrics[0].mx"),
+        (
+            {"metrics": [{"metric": "disparate_impact_ratio", "change": True}]},
+            "change detection applies to the per-group 'selection_rate'",
+        ),
+        ({"source": "prices.parquet"}, "time_column is required"),
+        ({"kind": "regression"}, "monitors[0].kind"),
+    ],
+)
+def test_bad_config_names_the_key(change: dict[str, Any], needle: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_monitors({"monitors": [{**offer_monitor(), **change}]})
+    assert needle in err.value.message
+
+
+def test_bad_alerts_config_and_duplicate_names() -> None:
+    with pytest.raises(ConfigError, match="without the TRUSTCART_ prefix"):
+        parse_monitors(
+            {"alerts": {"webhook": {"url": "https://h.example", "secret_env": "TRUSTCART_X"}}}
+        )
+    with pytest.raises(ConfigError, match=r"alerts\.webhook\.url"):
+        parse_monitors({"alerts": {"webhook": {"url": "ftp://h", "secret_env": "X"}}})
+    with pytest.raises(ConfigError, match="used twice: offers"):
+        parse_monitors({"monitors": [offer_monitor(), offer_monitor()]})
+    with pytest.raises(ConfigError, match="unknown key"):
+        parse_monitors({"monitor": []})
+
+
+def test_unknown_column_at_run_time_and_cli_exit_2(workspace: Workspace) -> None:
+    write_monitors(workspace, {"monitors": [offer_monitor(groups=["country"])]})
+    result = CliRunner().invoke(cli, ["-w", str(workspace.root), "monitor", "run"])
+    assert result.exit_code == 2
+    assert "groups names column 'country'" in result.output
+    assert "available columns" in result.output
+    (workspace.root / "monitors.yaml").write_text("monitors:\n  - name: x\n    windw: 1d\n")
+    bad = CliRunner().invoke(cli, ["-w", str(workspace.root), "monitor", "validate"])
+    assert bad.exit_code == 2 and "monitors[0].windw: unknown key" in bad.output
+
+
+def test_no_monitors_file_is_a_clear_error(workspace: Workspace) -> None:
+    assert load_monitors(workspace.settings).monitors == []
+    with pytest.raises(ConfigError, match="no monitors file"):
+        run_monitors(workspace)
