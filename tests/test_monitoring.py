@@ -533,3 +533,105 @@ def test_no_monitors_file_is_a_clear_error(workspace: Workspace) -> None:
     assert load_monitors(workspace.settings).monitors == []
     with pytest.raises(ConfigError, match="no monitors file"):
         run_monitors(workspace)
+
+
+# --- HTTP API and dashboard ---------------------------------------------------------------------
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def monitored(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    plant(workspace, monkeypatch, 49, _drift)
+    write_monitors(workspace, {"monitors": [offer_monitor()]})
+    run_monitors(workspace, now=START + timedelta(days=49, hours=1))
+    return workspace
+
+
+def test_api_serves_monitors_results_series_and_alerts(monitored: Workspace) -> None:
+    from fastapi.testclient import TestClient
+
+    from trustcart.api.app import create_app
+    from trustcart.governance import create_key
+
+    analyst, _ = create_key(monitored.store, role="analyst", name="a")
+    support, _ = create_key(monitored.store, role="support", name="s")
+    with TestClient(create_app(monitored)) as c:
+        assert c.get("/v1/monitors").status_code == 401
+        r = c.get("/v1/monitors", headers={"Authorization": f"Bearer {support}"})
+        assert r.status_code == 403  # support never sees group-level fairness data
+        auth = {"Authorization": f"Bearer {analyst}"}
+        (m,) = c.get("/v1/monitors", headers=auth).json()
+        assert m["name"] == "offers" and m["alerting"] is True and m["window"] == "1w"
+        assert m["windows_stored"] == 43
+        results = c.get("/v1/monitors/offers/results?limit=3", headers=auth).json()
+        assert [r["status"] for r in results] == ["breach"] * 3
+        newest = results[0]
+        assert newest["window"]["end"] == (START + timedelta(days=49)).isoformat()
+        br = next(
+            v
+            for v in newest["values"]
+            if v["metric"] == "selection_rate" and v["group"] == "jurisdiction=BR"
+        )
+        assert br["count"] == 560 and br["value"] < 0.3
+        assert "subject" not in str(results)  # aggregates only
+        points = c.get("/v1/monitors/offers/series?metric=selection_rate", headers=auth).json()
+        assert len(points) == 43 * 3
+        (alert,) = c.get("/v1/monitor-alerts", headers=auth).json()
+        assert alert["event"] == "raised" and alert["monitor"] == "offers"
+        missing = c.get("/v1/monitors/nope/results", headers=auth)
+        assert missing.status_code == 404 and "declared: offers" in missing.json()["message"]
+
+
+def test_dashboard_monitoring_pages_show_series_thresholds_and_alerts(
+    monitored: Workspace,
+) -> None:
+    import re
+    import xml.etree.ElementTree as ET
+
+    from fastapi.testclient import TestClient
+
+    from trustcart.api.app import create_app
+    from trustcart.governance import create_user
+
+    create_user(monitored.store, username="dpo", role="dpo", password=PASSWORD)
+    create_user(monitored.store, username="sam", role="support", password=PASSWORD)
+    with TestClient(create_app(monitored)) as c:
+
+        def login(user: str) -> None:
+            page = c.get("/dashboard/login")
+            token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+            assert token
+            r = c.post(
+                "/dashboard/login",
+                data={"csrf": token.group(1), "username": user, "password": PASSWORD},
+                follow_redirects=False,
+            )
+            assert r.status_code == 303
+
+        login("sam")
+        assert c.get("/dashboard/monitoring").status_code == 403
+        c.cookies.clear()
+        login("dpo")
+        home = c.get("/dashboard/")
+        assert 'href="/dashboard/monitoring"' in home.text  # in the navigation
+        page = c.get("/dashboard/monitoring")
+        assert page.status_code == 200
+        assert 'href="/dashboard/monitoring/offers"' in page.text and "alert open" in page.text
+        (alert,) = list_alerts(monitored.store)
+        assert alert["id"] in page.text
+        detail = c.get("/dashboard/monitoring/offers")
+        assert detail.status_code == 200
+        svgs = re.findall(r"<svg .*?</svg>", detail.text, flags=re.S)
+        assert len(svgs) == 2  # one chart per rule
+        di = ET.fromstring(svgs[0])
+        ns = {"s": "http://www.w3.org/2000/svg"}
+        lines = di.findall("s:line[@class='threshold']", ns)
+        assert [ln.find("s:title", ns).text for ln in lines] == ["min 0.7"]  # type: ignore[union-attr]
+        assert len(di.findall("s:polyline", ns)) == 3  # one line per group
+        desc = di.find("s:desc", ns).text or ""  # type: ignore[union-attr]
+        assert "jurisdiction=BR" in desc and "threshold min 0.7" in desc
+        newest = series(monitored.store, "offers", "disparate_impact_ratio")[-1]
+        assert f"{newest.window_end:%Y-%m-%d}" in desc
+        assert "jurisdiction=BR" in detail.text and alert["id"] in detail.text
+        assert c.get("/dashboard/monitoring/nope").status_code == 404

@@ -56,7 +56,7 @@ def list_results(
                     "group": v.group_label,
                     "value": v.value,
                     "ci": [v.ci_low, v.ci_high] if v.ci_low is not None else None,
-                    "count": v.count,
+                    "count": v._mapping["count"],
                 }
                 for v in conn.execute(
                     select(_values)
