@@ -40,7 +40,7 @@ from trustcart.ids import new_id
 from trustcart.monitoring.config import AlertsConfig, MonitorsFile, MonitorSpec, load_monitors
 from trustcart.monitoring.delivery import post_signed
 from trustcart.monitoring.drift import Breach, breaches_of, rule_values
-from trustcart.monitoring.windows import Window, due_windows
+from trustcart.monitoring.windows import Window, due_windows, floor_to_step
 from trustcart.rights.outbox import OutboxSender
 from trustcart.store import Store
 from trustcart.store.tables import MonitorAlert, MonitorResult, MonitorValue, table_of
@@ -452,8 +452,9 @@ def run_monitor(
     now = now or utcnow()
     after = last_window_end(store, spec.name)
     lower = max(now - spec.backfill, after) if after else now - spec.backfill
-    # the earliest window that can be due, and its previous window (the change rule reads it)
-    span_start = lower - 2 * spec.window - spec.step
+    # read from the start of the previous window (the change rule reads it) of the earliest
+    # window that can be due: its end is the first grid point after ``lower``
+    span_start = floor_to_step(lower, spec.step) + spec.step - 2 * spec.window
     src = _open(store, spec, span_start, now)
     _check_columns(spec, src)
     first_data = None
