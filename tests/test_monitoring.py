@@ -635,3 +635,59 @@ def test_dashboard_monitoring_pages_show_series_thresholds_and_alerts(
         assert f"{newest.window_end:%Y-%m-%d}" in desc
         assert "jurisdiction=BR" in detail.text and alert["id"] in detail.text
         assert c.get("/dashboard/monitoring/nope").status_code == 404
+
+
+# --- CLI and the loop ---------------------------------------------------------------------------
+
+
+def test_cli_run_list_results_alerts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = Workspace.create(tmp_path / "ws")
+    plant(ws, monkeypatch, 42, _drift)
+    write_monitors(ws, {"monitors": [offer_monitor()]})
+    ws.close()
+    w = ["-w", str(tmp_path / "ws")]
+    now = (START + timedelta(days=42, hours=1)).isoformat()
+    runner = CliRunner()
+    first = runner.invoke(cli, [*w, "monitor", "run", "--now", now])
+    assert first.exit_code == 0, first.output
+    assert "offers: 36 window(s) evaluated" in first.output and "raised" in first.output
+    again = runner.invoke(cli, [*w, "monitor", "run", "--now", now, "--format", "json"])
+    assert again.exit_code == 0 and json.loads(again.output)["windows"] == []
+    listed = json.loads(runner.invoke(cli, [*w, "monitor", "list", "-f", "json"]).output)
+    assert listed[0]["alerting"] is True and listed[0]["windows_stored"] == 36
+    results = json.loads(
+        runner.invoke(
+            cli, [*w, "monitor", "results", "offers", "--limit", "2", "-f", "json"]
+        ).output
+    )
+    assert [r["status"] for r in results] == ["breach", "breach"]
+    alerts = json.loads(runner.invoke(cli, [*w, "monitor", "alerts", "-f", "json"]).output)
+    assert [a["event"] for a in alerts] == ["raised"]
+    verify = runner.invoke(cli, [*w, "ledger", "verify", ALERT_LOG])
+    assert verify.exit_code == 0, verify.output
+    bad = runner.invoke(cli, [*w, "monitor", "run", "--every", "soon"])
+    assert bad.exit_code == 2 and "is not a duration" in bad.output
+
+
+def test_run_every_runs_passes_and_survives_an_error() -> None:
+    from trustcart.monitoring import next_tick, run_every
+
+    stop = threading.Event()
+    calls: list[int] = []
+    errors: list[BaseException] = []
+
+    def one_pass() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConfigError("database briefly down")
+        stop.set()  # the second pass ends the loop (as SIGTERM would)
+
+    waits: list[float] = []
+    passes = run_every(
+        timedelta(hours=1), one_pass, stop=stop, on_error=errors.append, wait=waits.append
+    )
+    assert passes == 2 and len(calls) == 2 and isinstance(errors[0], ConfigError)
+    assert len(waits) == 2 and all(1.0 <= s <= 3601.0 for s in waits)  # until the next hour
+    assert next_tick(datetime(2026, 9, 1, 10, 30, tzinfo=UTC), timedelta(hours=1)) == datetime(
+        2026, 9, 1, 11, tzinfo=UTC
+    )

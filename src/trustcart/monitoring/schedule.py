@@ -31,14 +31,17 @@ def run_every(
     stop: threading.Event | None = None,
     on_error: Callable[[BaseException], None] | None = None,
     max_passes: int | None = None,
+    wait: Callable[[float], object] | None = None,
 ) -> int:
     """Run ``run_once`` now and then at every multiple of ``every``, until ``stop`` is set
     (SIGTERM and SIGINT set it when called from the main thread). Returns the passes run.
 
     An error in one pass is reported through ``on_error`` and the loop goes on: a database
-    that is briefly down must not end monitoring.
+    that is briefly down must not end monitoring. ``wait(seconds)`` sleeps between passes
+    (default: ``stop.wait``, which a signal cuts short).
     """
     stop = stop or threading.Event()
+    pause = wait or stop.wait
     if threading.current_thread() is threading.main_thread():
 
         def _stop(signum: int, frame: FrameType | None) -> None:
@@ -57,6 +60,6 @@ def run_every(
         passes += 1
         if max_passes is not None and passes >= max_passes:
             break
-        wait = (next_tick(utcnow(), every) - utcnow()).total_seconds()
-        stop.wait(max(0.0, wait) + 1.0)  # one second past the tick: the window is complete
+        seconds = (next_tick(utcnow(), every) - utcnow()).total_seconds()
+        pause(max(0.0, seconds) + 1.0)  # one second past the tick: the window is complete
     return passes
