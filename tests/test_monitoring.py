@@ -427,7 +427,7 @@ def test_missing_webhook_secret_fails_delivery_without_leaking(
 # --- other sources ------------------------------------------------------------------------------
 
 
-def test_monitor_over_a_parquet_source_with_duckdb(tmp_path: Path) -> None:
+def _price_frame() -> pd.DataFrame:
     rng = np.random.default_rng(3)
     n = 4000
     frame = pd.DataFrame(
@@ -439,31 +439,29 @@ def test_monitor_over_a_parquet_source_with_duckdb(tmp_path: Path) -> None:
         }
     )
     frame.loc[(frame.band == "b") & (frame.ts >= START + timedelta(days=10)), "price"] += 20
-    path = tmp_path / "prices.parquet"
-    frame.to_parquet(path)
-    ws = Workspace.create(tmp_path / "ws")
-    write_monitors(
-        ws,
-        {
-            "monitors": [
-                {
-                    "name": "prices",
-                    "source": str(path),
-                    "time_column": "ts",
-                    "groups": ["band"],
-                    "outcome": "price",
-                    "kind": "continuous",
-                    "favourable": "lower",
-                    "window": "2d",
-                    "step": "1d",
-                    "metrics": [
-                        {"metric": "mean_ratio", "scope": "summary", "min": 0.8},
-                        {"metric": "mean", "change": {"min_change": 5}},
-                    ],
-                }
-            ]
-        },
-    )
+    return frame
+
+
+def _price_monitor(source: str, table: str | None = None) -> dict[str, Any]:
+    return {
+        "name": "prices",
+        "source": source,
+        **({"table": table} if table else {}),
+        "time_column": "ts",
+        "groups": ["band"],
+        "outcome": "price",
+        "kind": "continuous",
+        "favourable": "lower",
+        "window": "2d",
+        "step": "1d",
+        "metrics": [
+            {"metric": "mean_ratio", "scope": "summary", "min": 0.8},
+            {"metric": "mean", "change": {"min_change": 5}},
+        ],
+    }
+
+
+def _check_price_monitor(ws: Workspace, frame: pd.DataFrame) -> None:
     report = run_monitors(ws, now=START + timedelta(days=14, hours=1))
     assert len(report.windows) == 13
     for p in series(ws.store, "prices", "mean"):
@@ -471,11 +469,46 @@ def test_monitor_over_a_parquet_source_with_duckdb(tmp_path: Path) -> None:
         g = part[part.band == p.group.removeprefix("band=")]
         assert p.count == len(g) and p.value == pytest.approx(g.price.mean(), rel=1e-9)
     summary = series(ws.store, "prices", "mean_ratio:summary")
-    assert {p.group for p in summary} == {"*"}
+    assert {p.group for p in summary} == {"*"} and len(summary) == 13
     (alert,) = report.alerts
     assert alert.window.end == START + timedelta(days=11)  # the first window with drifted rows
     assert {b.rule for b in alert.breaches} == {"change"}
+
+
+def test_monitor_over_a_parquet_source_with_duckdb(tmp_path: Path) -> None:
+    frame = _price_frame()
+    path = tmp_path / "prices.parquet"
+    frame.to_parquet(path)
+    ws = Workspace.create(tmp_path / "ws")
+    write_monitors(ws, {"monitors": [_price_monitor(str(path))]})
+    _check_price_monitor(ws, frame)
     ws.close()
+
+
+@pytest.mark.postgres
+def test_monitor_over_a_postgres_table(tmp_path: Path) -> None:
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from conftest import PG_URL
+
+    frame = _price_frame()
+    schema = f"tc_mon_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        frame.to_sql("quotes", engine, schema=schema, index=False)
+        ws = Workspace.create(tmp_path / "ws")
+        url = "postgres://" + PG_URL.split("://", 1)[1]
+        write_monitors(ws, {"monitors": [_price_monitor(url, f"{schema}.quotes")]})
+        _check_price_monitor(ws, frame)
+        ws.close()
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
 
 
 # --- configuration ------------------------------------------------------------------------------
