@@ -40,6 +40,7 @@ SIZES: dict[str, list[str]] = {
     "consent.py": ["20000"],
     "gateway.py": ["3000"],
     "ledger.py": ["2000", "1000000"],  # 2,000 appends per mode; verify over 1,000,000 events
+    "monitor_pass.py": ["1000000"],  # one monitoring pass over 1M logged decisions
     "rights.py": ["1000000"],
 }
 LIBRARIES = (

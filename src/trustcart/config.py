@@ -203,6 +203,15 @@ class Settings(BaseModel):
         ),
     )
 
+    monitors_file: str = Field(
+        default="monitors.yaml",
+        min_length=1,
+        description=(
+            "YAML file (relative to the workspace) declaring the continuous monitors that "
+            "`trustcart monitor run` evaluates (docs/monitoring.md)."
+        ),
+    )
+
     @field_validator("training_required", mode="before")
     @classmethod
     def _courses(cls, value: Any) -> Any:

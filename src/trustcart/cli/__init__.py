@@ -28,6 +28,7 @@ from trustcart.cli import (
     keys,
     ledger,
     models,
+    monitor,
     privacy,
     records,
     rights,
@@ -113,6 +114,7 @@ app.add_typer(gateway.app, name="gateway")
 app.add_typer(db.app, name="db")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(models.app, name="models")
+app.add_typer(monitor.app, name="monitor")
 app.add_typer(keys.app, name="keys")
 app.add_typer(users.app, name="users")
 app.add_typer(privacy.app, name="privacy")

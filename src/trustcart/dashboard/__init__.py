@@ -11,6 +11,7 @@ Library parts: :func:`build_overview` (the posture as data), :mod:`~trustcart.da
 
 from __future__ import annotations
 
+from trustcart.dashboard import monitoring_pages as _monitoring_pages  # noqa: F401 - routes
 from trustcart.dashboard import records_pages as _records_pages  # noqa: F401 - registers routes
 from trustcart.dashboard.charts import Bar, Series, bar_chart, line_chart, paired_bars
 from trustcart.dashboard.links import object_path

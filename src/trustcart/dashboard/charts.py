@@ -110,18 +110,21 @@ def line_chart(
     percent: bool = False,
     width: int = 640,
     height: int = 260,
+    thresholds: Sequence[tuple[float, str]] = (),
 ) -> Markup:
     """Lines over categorical x positions (days, scans), y from 0 to ``y_max`` (or the data).
 
     One x position draws markers only (no line can join one point), so a single day of data
-    still shows.
+    still shows. ``thresholds`` draws each ``(value, label)`` as a labelled horizontal dashed
+    line (e.g. a monitor's ``min 0.8``), and the y axis reaches at least the highest one.
     """
     left, right, top = 52, 12, 12
     legend_rows = (len(series) + 2) // 3
     bottom = 34 + 18 * legend_rows
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for s in series for v in s.values if v is not None]
-    top_value = y_max if y_max is not None else nice_max(max(values) if values else 1.0)
+    levels = [t for t, _ in thresholds]
+    top_value = y_max if y_max is not None else nice_max(max([*values, *levels], default=1.0))
     n = len(x_labels)
 
     def x_at(i: int) -> float:
@@ -136,6 +139,7 @@ def line_chart(
             f"{x_labels[i]}: {_fmt(v, percent)}" for i, v in enumerate(s.values) if v is not None
         ]
         desc_parts.append(f"{s.label} — " + ("; ".join(shown) if shown else "no data"))
+    desc_parts += [f"threshold {label}: {_fmt(v, percent)}" for v, label in thresholds]
     out = _open(chart_id, width, height, title, ". ".join(desc_parts) or "No data.")
     for k in range(5):
         v = top_value * k / 4
@@ -155,6 +159,17 @@ def line_chart(
                 f'<text x="{_num(x_at(i))}" y="{top + plot_h + 16}" text-anchor="middle" '
                 f'fill="{_TEXT}">{escape(label)}</text>'
             )
+    for level, label in thresholds:
+        y = y_at(level)
+        out.append(
+            f'<line class="threshold" x1="{left}" x2="{width - right}" y1="{_num(y)}" '
+            f'y2="{_num(y)}" stroke="{_TEXT}" stroke-width="1.5" stroke-dasharray="3 3">'
+            f"<title>{escape(label)}</title></line>"
+        )
+        out.append(
+            f'<text x="{width - right - 4}" y="{_num(y - 4)}" text-anchor="end" '
+            f'fill="{_TEXT}">{escape(label)}</text>'
+        )
     for k, s in enumerate(series):
         color, dash, shape = PALETTE[k % 7], DASHES[k % 7], MARKERS[k % 7]
         pts = [(x_at(i), y_at(v), v, i) for i, v in enumerate(s.values) if v is not None]

@@ -58,6 +58,7 @@ NAV: tuple[tuple[str, str, Scope | None], ...] = (
     ("/consent", "Consent", Scope.CONSENT_STATS),
     ("/decisions", "Decisions", Scope.DECISIONS_READ),
     ("/fairness", "Fairness audits", Scope.FAIRNESS_READ),
+    ("/monitoring", "Monitoring", Scope.FAIRNESS_READ),
     ("/rights", "Rights requests", Scope.RIGHTS_READ),
     ("/vendors", "Vendors", Scope.COMPLIANCE_READ),
     ("/assessments", "Assessments", Scope.COMPLIANCE_READ),

@@ -21,6 +21,7 @@ into an in-memory DuckDB table, which aggregates.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import ibis
@@ -77,7 +78,17 @@ def decision_kind(source: str) -> str | None:
     return kind
 
 
-def _pg_sql(kind: str | None) -> str:
+def _in_period(rows: Any, since: datetime | None, until: datetime | None) -> list[Any]:
+    """``created_at`` in [since, until): the conditions both backends' queries add."""
+    conds = []
+    if since is not None:
+        conds.append(rows.c.created_at >= since)
+    if until is not None:
+        conds.append(rows.c.created_at < until)
+    return conds
+
+
+def _pg_sql(kind: str | None, since: datetime | None = None, until: datetime | None = None) -> str:
     """The view PostgreSQL evaluates: JSON fields extracted, built with SQLAlchemy."""
     rows = table_of(DecisionRow)
     o = cast(rows.c.output, postgresql.JSON)
@@ -102,11 +113,15 @@ def _pg_sql(kind: str | None) -> str:
     )
     if kind:
         q = q.where(rows.c.kind == kind)
+    for cond in _in_period(rows, since, until):
+        q = q.where(cond)
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
     return str(q.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
-def _sqlite_select(kind: str | None) -> Select[Any]:
+def _sqlite_select(
+    kind: str | None, since: datetime | None = None, until: datetime | None = None
+) -> Select[Any]:
     """The clear columns, JSON fields extracted by SQLite (typed columns keep their types)."""
     rows = table_of(DecisionRow)
 
@@ -124,6 +139,8 @@ def _sqlite_select(kind: str | None) -> Select[Any]:
         *(j(f).label(f) for f in _FLOATS),
         case((rows.c.kind == "offer", case((j("offer").is_(None), 0), else_=1))).label("offered"),
     ).order_by(rows.c.seq)
+    for cond in _in_period(rows, since, until):
+        q = q.where(cond)
     return q.where(rows.c.kind == kind) if kind else q
 
 
@@ -132,25 +149,38 @@ def _fingerprint(store: Store, kind: str | None) -> dict[str, Any]:
     return {"log": SOURCE_NAME, "kind": kind, "last_seq": seq, "head_hash": head}
 
 
-def _open_postgres(store: Store, kind: str | None, description: str) -> Source:
+def _open_postgres(
+    store: Store,
+    kind: str | None,
+    description: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Source:
     import psycopg
 
     url = store.engine.url.set(drivername="postgresql")
     conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
     conn.execute("SET TIME ZONE 'UTC'")  # windows (day, week, month) are UTC, as in SQLite
     con = ibis.postgres.from_connection(conn)
-    t = con.sql(_pg_sql(kind))
+    t = con.sql(_pg_sql(kind, since, until))
     return Source(t, description, "postgres", _fingerprint(store, kind))
 
 
-def _open_sqlite(store: Store, kind: str | None, description: str) -> Source:
+def _open_sqlite(
+    store: Store,
+    kind: str | None,
+    description: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Source:
     con = ibis.duckdb.connect()
     raw = con.con
     raw.register("_tc_empty", _SCHEMA.empty_table())
     raw.execute("CREATE TABLE decisions AS SELECT * FROM _tc_empty")
     raw.unregister("_tc_empty")
     with store.read() as conn:
-        result = conn.execution_options(stream_results=True).execute(_sqlite_select(kind))
+        query = _sqlite_select(kind, since, until)
+        result = conn.execution_options(stream_results=True).execute(query)
         while rows := result.fetchmany(_BATCH):
             cols: dict[str, list[Any]] = {name: [] for name in _SCHEMA.names}
             for r in rows:
@@ -180,10 +210,21 @@ def _open_sqlite(store: Store, kind: str | None, description: str) -> Source:
     return Source(con.table("decisions"), description, "duckdb", _fingerprint(store, kind))
 
 
-def open_decisions(store: Store, source: str = SOURCE_NAME) -> Source:
-    """The decision log of ``store`` as an audit source (``decisions`` or ``decisions:KIND``)."""
+def open_decisions(
+    store: Store,
+    source: str = SOURCE_NAME,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Source:
+    """The decision log of ``store`` as an audit source (``decisions`` or ``decisions:KIND``).
+
+    ``since`` / ``until`` (aware UTC) keep only decisions logged in [since, until): a monitor
+    reading its last windows then streams (SQLite) or scans (PostgreSQL, by the ``created_at``
+    index) those days only, not the whole log.
+    """
     kind = decision_kind(source)
     description = f"workspace decision log ({kind or 'all kinds'})"
     if store.dialect == "postgresql":
-        return _open_postgres(store, kind, description)
-    return _open_sqlite(store, kind, description)
+        return _open_postgres(store, kind, description, since, until)
+    return _open_sqlite(store, kind, description, since, until)

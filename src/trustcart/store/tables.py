@@ -15,6 +15,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -505,6 +506,69 @@ class PseudonymLink(Base):
     pseudonym: Mapped[str] = mapped_column(String(40), primary_key=True)
     linked: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MonitorResult(Base):
+    """One evaluated window of a monitor: its bounds, what was read and the audit's aggregates.
+
+    ``(monitor, window_end)`` is unique: a window is evaluated once, whichever run gets there
+    first (cron runs may overlap), which makes ``trustcart monitor run`` idempotent.
+    """
+
+    __tablename__ = "monitor_results"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    monitor: Mapped[str] = mapped_column(String(64))
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16))  # ok | breach | empty
+    rows: Mapped[int] = mapped_column(BigInteger)
+    config_hash: Mapped[str] = mapped_column(String(64))
+    breaches: Mapped[str] = mapped_column(Text)  # JSON list
+    result: Mapped[str] = mapped_column(Text)  # JSON: AuditResult.to_dict() (aggregates only)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    __table_args__ = (
+        Index("ix_monitor_results_monitor_end", "monitor", "window_end", unique=True),
+    )
+
+
+class MonitorValue(Base):
+    """One metric value of one group (``*`` = the audit's summary) in one window: the time
+    series the dashboard draws and the API returns, without parsing every result."""
+
+    __tablename__ = "monitor_values"
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    result_id: Mapped[str] = mapped_column(String(40), index=True)
+    monitor: Mapped[str] = mapped_column(String(64))
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    metric: Mapped[str] = mapped_column(String(64))
+    group_label: Mapped[str] = mapped_column(String(300))
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ci_low: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ci_high: Mapped[float | None] = mapped_column(Float, nullable=True)
+    count: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    __table_args__ = (Index("ix_monitor_values_series", "monitor", "metric", "window_end"),)
+
+
+class MonitorAlert(Base):
+    """An alert event (``raised`` or ``resolved``) of a monitor and its deliveries; the event
+    itself is also appended to the hash-chained ``monitor_alerts`` log."""
+
+    __tablename__ = "monitor_alerts"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    monitor: Mapped[str] = mapped_column(String(64), index=True)
+    event: Mapped[str] = mapped_column(String(16))  # raised | resolved
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    message: Mapped[str] = mapped_column(Text)
+    breaches: Mapped[str] = mapped_column(Text)  # JSON list
+    log_seq: Mapped[int] = mapped_column(BigInteger)
+    outbox_status: Mapped[str] = mapped_column(String(16))  # pending | sent | skipped
+    webhook_status: Mapped[str] = mapped_column(String(16))  # pending | sent | failed | skipped
+    webhook_attempts: Mapped[int] = mapped_column(Integer)
+    webhook_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 def table_of(model: type[Base]) -> Table:
