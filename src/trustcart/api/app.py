@@ -16,6 +16,7 @@ from trustcart.api.routers import (
     governance,
     keys,
     ledgers,
+    review,
     rights,
     rules,
 )
@@ -69,6 +70,7 @@ def create_app(workspace: Workspace) -> FastAPI:
     app.include_router(rights.hooks)
     app.include_router(governance.router)
     app.include_router(concerns.router)
+    app.include_router(review.router)
     app.include_router(privacy_pages)  # end-user pages under /privacy (no API key)
     app.include_router(dashboard_pages)  # DPO dashboard under /dashboard (login session)
     app.include_router(concern_pages)  # whistleblower channel /concerns (no account)

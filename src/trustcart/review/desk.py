@@ -395,6 +395,62 @@ class ReviewDesk:
             erased=bool(decision.get("erased")) or gone1 or gone2,
         )
 
+    def shopper_view(self, decision_id: str) -> dict[str, Any]:
+        """What the decision's subject sees (the review page, the shop's backend): the outcome
+        and its explanation in plain words, the law that applies, and the case if contested,
+        with the reviewer's answer once decided. 404 unknown, 410 once the person was erased.
+        """
+        from trustcart.errors import TrustCartError
+
+        gw = self.gateway
+        rec = gw.get(decision_id)
+        if rec.get("erased"):
+            raise SubjectErased(
+                f"decision {decision_id!r} belongs to a person whose data was erased",
+                details={"decision_id": decision_id},
+            )
+        explanation: dict[str, Any] | None
+        try:
+            explanation = gw.explanation(decision_id)
+        except TrustCartError:
+            explanation = None
+        created = datetime.fromisoformat(str(rec["created_at"]))
+        out: dict[str, Any] = {
+            "decision_id": decision_id,
+            "kind": rec["kind"],
+            "created_at": rec["created_at"],
+            "outcome_text": describe_output(str(rec["kind"]), rec["output"]),
+            "explanation_text": explanation.get("text") if explanation else None,
+            "reasons": list(explanation.get("reasons") or []) if explanation else [],
+            "not_used": list(explanation.get("not_used") or []) if explanation else [],
+            "disclosures": rec.get("disclosures", []),
+            "frame": self.frame(str(rec["jurisdiction"]), created.date()).to_dict(),
+            "case": None,
+        }
+        case = self.for_decision(decision_id)
+        if case is not None:
+            with self.store.read() as conn:
+                r = conn.execute(select(_cases).where(_cases.c.id == case.id)).one()
+            reasons, _ = self._unseal(r.subject, r.reasons)
+            statement, _ = self._unseal(r.subject, r.statement)
+            out["case"] = {
+                "id": case.id,
+                "status": case.status.value,
+                "created_at": case.created_at.isoformat(),
+                "due_on": case.due_on.isoformat(),
+                "statutory": case.statutory,
+                "citation": case.citation,
+                "statement": statement["text"] if statement else None,
+                "resolved": not case.open,
+                "changed": case.status is CaseStatus.OVERRIDDEN,
+                "new_outcome_text": describe_output(case.kind, {**rec["output"], **case.changes})
+                if case.changes
+                else None,
+                "reasons": reasons["text"] if reasons else None,
+                "resolved_at": case.resolved_at.isoformat() if case.resolved_at else None,
+            }
+        return out
+
     # -- writing ------------------------------------------------------------------------------
     def _step(self, conn: Connection, case_id: str, step: str, **info: Any) -> LogRecord:
         return self.log.append(
