@@ -118,7 +118,9 @@ def test_contest_override_notify_all_logged(
     assert checks[f"{REVIEW_LOG} (table vs log)"].ok
     # the contested entry binds the case to the decision's log entry
     first = next(iter(workspace.store.log(REVIEW_LOG))).payload
-    assert first["decision_hash"] == workspace.store.log("decisions").get(first["decision_seq"]).hash
+    assert (
+        first["decision_hash"] == workspace.store.log("decisions").get(first["decision_seq"]).hash
+    )
 
 
 def test_errors_are_clear(desk: ReviewDesk, gw: Gateway, consent: ConsentService) -> None:
@@ -216,8 +218,10 @@ def test_frames_come_from_the_rule_pack() -> None:
     rules = load_rules()
     day = date(2026, 3, 31)
     eu = review_frame(rules, rules.resolve("FR"), day)
-    assert eu.statutory and eu.due_on == date(2026, 4, 30) and eu.deadline_citation.startswith(
-        "GDPR Art. 12(3)"
+    assert (
+        eu.statutory
+        and eu.due_on == date(2026, 4, 30)
+        and eu.deadline_citation.startswith("GDPR Art. 12(3)")
     )
     br = review_frame(rules, rules.resolve("BR"), day)
     assert br.citation == "LGPD Art. 20" and br.due_on == day + timedelta(days=15)
@@ -244,9 +248,7 @@ def test_overturn_rates_match_an_independent_count(
             d = _price(gw, consent, f"s-{n}", group)
             case = desk.contest(d.id)
             if i < overturned:
-                desk.decide(
-                    case.id, "override", "wrong", reviewer="r", changes={"price": "10.00"}
-                )
+                desk.decide(case.id, "override", "wrong", reviewer="r", changes={"price": "10.00"})
                 truth[(group, "over")] += 1
             else:
                 desk.decide(case.id, "uphold", "fine", reviewer="r")

@@ -189,3 +189,75 @@ def test_scopes(client: TestClient, workspace: Workspace, consent: ConsentServic
         r = client.request(method, path, headers=auth(workspace, role), json={})
         assert r.status_code == want, (role, path, r.text)
     assert client.get("/v1/review/cases").status_code == 401
+
+
+PASSWORD = "correct horse battery staple"
+
+
+def _login(c: TestClient, username: str) -> None:
+    page = c.get("/dashboard/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf
+    r = c.post(
+        "/dashboard/login",
+        data={"csrf": csrf.group(1), "username": username, "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+
+
+def test_dashboard_queue_detail_and_override(
+    client: TestClient, workspace: Workspace, consent: ConsentService
+) -> None:
+    from datetime import UTC, datetime
+
+    from trustcart.governance import create_user
+    from trustcart.review import ContestIn, ReviewDesk
+
+    create_user(workspace.store, username="rita", role="reviewer", password=PASSWORD)
+    create_user(workspace.store, username="ana", role="analyst", password=PASSWORD)
+    late = _decide(client, workspace, consent, "c-old")
+    fresh = _decide(client, workspace, consent, "c-new")
+    gw = client.app.state.gateway  # type: ignore[attr-defined]
+    old_desk = ReviewDesk(workspace, gateway=gw, clock=lambda: datetime(2024, 1, 5, tzinfo=UTC))
+    overdue = old_desk.contest(late, ContestIn(statement="Too expensive"))
+    service = auth(workspace, Role.SERVICE)
+    r = client.post(f"/v1/decisions/{fresh}/contest", headers=service, json={"statement": "Why?"})
+    case_id = r.json()["id"]
+    _login(client, "rita")
+    queue = client.get("/dashboard/review")
+    assert queue.status_code == 200
+    rows = re.findall(
+        r"<tr( class=\"overdue\")?>\s*<th scope=\"row\"><a href=\"[^\"]+\">(rv_\w+)", queue.text
+    )
+    assert rows[0] == (' class="overdue"', overdue.id) and rows[1] == ("", case_id)
+    assert "(overdue)" in queue.text and 'id="overturn"' in queue.text
+    page = client.get(f"/dashboard/review/{case_id}")
+    assert (
+        page.status_code == 200 and "Why?" in page.text and "&#34;loyalty_tier&#34;: 2" in page.text
+    )
+    assert "GDPR Art. 22(3)" in page.text and "than list price" in page.text
+    assert any(
+        a.route == "/dashboard/review/{case_id}" and a.object == case_id and a.channel == "web"
+        for a in access_entries(workspace.store)
+    )
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf
+    form = {"verdict": "override", "field": "price", "value": "41.00", "reasons": "Too high"}
+    r = client.post(f"/dashboard/review/{case_id}/decide", data=form, follow_redirects=False)
+    assert r.status_code == 403 and ReviewDesk(workspace, gateway=gw).get(case_id).open
+    bad = {**form, "csrf": csrf.group(1), "value": "-3"}
+    r = client.post(f"/dashboard/review/{case_id}/decide", data=bad)
+    assert r.status_code == 422 and "positive" in r.text
+    r = client.post(
+        f"/dashboard/review/{case_id}/decide",
+        data={**form, "csrf": csrf.group(1)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    done = client.get(f"/dashboard/review/{case_id}").text
+    assert "Overridden: your price: 41.00 EUR" in done and "Shopper notified" in done
+    client.post("/dashboard/logout", data={"csrf": csrf.group(1)})
+    client.cookies.clear()
+    _login(client, "ana")
+    assert client.get("/dashboard/review").status_code == 403

@@ -49,6 +49,7 @@ NAV: tuple[tuple[str, str, Scope | None], ...] = (
     ("/decisions", "Decisions", Scope.DECISIONS_READ),
     ("/fairness", "Fairness audits", Scope.FAIRNESS_READ),
     ("/rights", "Rights requests", Scope.RIGHTS_READ),
+    ("/review", "Human review", Scope.REVIEW_READ),
     ("/vendors", "Vendors", Scope.COMPLIANCE_READ),
     ("/assessments", "Assessments", Scope.COMPLIANCE_READ),
     ("/transfers", "Transfers", Scope.COMPLIANCE_READ),
