@@ -283,3 +283,69 @@ def test_overdue(workspace: Workspace, gw: Gateway, consent: ConsentService) -> 
     assert case.due_on == date(2024, 2, 10)
     assert [c.id for c in old.overdue(date(2024, 2, 11))] == [case.id]
     assert old.overdue(date(2024, 2, 10)) == []
+
+
+def test_cli_list_show_decide_stats(
+    desk: ReviewDesk, gw: Gateway, consent: ConsentService, workspace: Workspace
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from trustcart.cli import app as cli
+    from trustcart.governance import Role, access_entries, create_key
+
+    d = _price(gw, consent, "c-cli", "g7")
+    case = desk.contest(d.id, ContestIn(statement="Please look again"))
+    runner = CliRunner()
+    ws = ["--workspace", str(workspace.root)]
+    r = runner.invoke(cli, [*ws, "review", "list", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert [c["id"] for c in json.loads(r.stdout)] == [case.id]
+    r = runner.invoke(cli, [*ws, "review", "show", case.id])
+    assert r.exit_code == 2 and "--key" in r.output
+    analyst = create_key(workspace.store, role=Role.ANALYST, name="a")[0]
+    r = runner.invoke(cli, [*ws, "review", "show", case.id, "--key", analyst])
+    assert r.exit_code == 2 and "review:read" in r.output
+    key = create_key(workspace.store, role=Role.REVIEWER, name="rita")[0]
+    r = runner.invoke(cli, [*ws, "review", "show", case.id, "--key", key, "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["statement"] == "Please look again"
+    assert next((a.route, a.channel) for a in access_entries(workspace.store)) == (
+        "trustcart review show",
+        "cli",
+    )
+    r = runner.invoke(
+        cli,
+        [*ws, "review", "decide", case.id, "--verdict", "override", "--reasons", "Too high",
+         "--change", "price=30.00", "--key", key],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "overridden" in r.stdout and desk.get(case.id).changes == {"price": "30.00"}
+    r = runner.invoke(
+        cli,
+        [*ws, "review", "decide", case.id, "--verdict", "uphold", "--reasons", "x", "--key", key],
+    )
+    assert r.exit_code == 2 and "already resolved" in r.output
+    r = runner.invoke(cli, [*ws, "review", "stats", "--min-group-size", "1", "-f", "json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["groups"][0]["group"] == "g7"
+    r = runner.invoke(cli, [*ws, "ledger", "verify", REVIEW_LOG])
+    assert r.exit_code == 0 and "human_review (table vs log)" in r.stdout
+
+
+def test_scan_reports_overdue_reviews(
+    workspace: Workspace, gw: Gateway, consent: ConsentService
+) -> None:
+    from trustcart.compliance import scan
+
+    past = datetime(2024, 1, 10, 12, tzinfo=UTC)
+    old = ReviewDesk(workspace, gateway=gw, clock=lambda: past)
+    eu = old.contest(_price(gw, consent, "c-10").id)
+    va = old.contest(_price(gw, consent, "c-11", j="US-VA").id)
+    done = old.contest(_price(gw, consent, "c-12").id)
+    old.decide(done.id, "uphold", "fine", reviewer="r")
+    found = {f.object: f for f in scan(workspace, areas=["review"]).findings}
+    assert set(found) == {f"review_case:{eu.id}", f"review_case:{va.id}"}
+    high = found[f"review_case:{eu.id}"]
+    assert high.severity == "high" and "GDPR Art. 22(3)" in high.message
+    assert "Art. 22(3)" in high.rule and found[f"review_case:{va.id}"].severity == "low"
