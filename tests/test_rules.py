@@ -48,7 +48,7 @@ def test_package_data_is_reachable_through_importlib_resources() -> None:
 
 def test_load_is_cached_and_versioned(rules: Rules) -> None:
     assert load_rules() is rules
-    assert rules.version == "2026.11.2"
+    assert rules.version == "2026.11.3"
 
 
 @pytest.mark.parametrize("code", REQUIRED)

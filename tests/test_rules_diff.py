@@ -46,7 +46,7 @@ def test_identical_packs_have_no_change(tmp_path: Path) -> None:
 
 def test_changes_are_matched_by_identity_and_dates_flagged(tmp_path: Path) -> None:
     result = diff_rules(load_rules(), load_rules(new_pack(tmp_path)))
-    assert (result.old_version, result.new_version) == ("2026.11.2", "2027.1.0")
+    assert (result.old_version, result.new_version) == ("2026.11.3", "2027.1.0")
     by_path = {c.path: c for c in result.changes}
     assert set(by_path) == {
         "transfers.adequacy.country=US",

@@ -46,8 +46,13 @@ def copy_checks() -> dict[str, Callable[[Store], CopyCheck]]:
     """Logs that have a queryable copy table, and the check comparing it with the log."""
     from trustcart.consent import verify_consent_copies
     from trustcart.gateway.log import verify_decision_copies
+    from trustcart.review.desk import REVIEW_LOG, verify_review_cases
 
-    return {"consent": verify_consent_copies, "decisions": verify_decision_copies}
+    return {
+        "consent": verify_consent_copies,
+        "decisions": verify_decision_copies,
+        REVIEW_LOG: verify_review_cases,
+    }
 
 
 def verify_evidence(store: Store, names: Sequence[str] | None = None) -> list[EvidenceCheck]:

@@ -17,6 +17,7 @@ from trustcart.api.routers import (
     keys,
     ledgers,
     monitoring,
+    review,
     rights,
     rules,
 )
@@ -71,6 +72,7 @@ def create_app(workspace: Workspace) -> FastAPI:
     app.include_router(governance.router)
     app.include_router(concerns.router)
     app.include_router(monitoring.router)
+    app.include_router(review.router)
     app.include_router(privacy_pages)  # end-user pages under /privacy (no API key)
     app.include_router(dashboard_pages)  # DPO dashboard under /dashboard (login session)
     app.include_router(concern_pages)  # whistleblower channel /concerns (no account)

@@ -13,9 +13,9 @@ route already sets wins (the privacy pages send their own stricter CSP). ``/docs
 pages need internet access in the browser).
 
 Rate limit: a token bucket per client IP on everything under ``/privacy/api/`` and on
-``POST /privacy/preferences``, the rights-request form, the dashboard's login form and the
-whistleblower forms (``POST /concerns``, ``/concerns/follow-up``) — the endpoints anyone on the
-internet can call without a key (the login also locks an account after repeated wrong
+``POST /privacy/preferences``, the rights-request and review forms, the dashboard's login form
+and the whistleblower forms (``POST /concerns``, ``/concerns/follow-up``) — the endpoints anyone
+on the internet can call without a key (the login also locks an account after repeated wrong
 passwords, see ``trustcart.governance.users``).
 Authenticated ``/v1`` routes are not limited here: every key is issued to a named system or
 person and its requests are in the access log under its key id, so abuse is accountable and
@@ -235,6 +235,7 @@ class HardeningMiddleware:
                 "/privacy/preferences",
                 "/privacy/request",
                 "/privacy/request/verify",
+                "/privacy/review",
                 "/dashboard/login",
                 "/concerns",
                 "/concerns/follow-up",

@@ -31,6 +31,7 @@ from trustcart.cli import (
     monitor,
     privacy,
     records,
+    review,
     rights,
     rules,
     scan,
@@ -126,6 +127,7 @@ app.add_typer(dpia.app, name="dpia")
 app.add_typer(aia.app, name="aia")
 app.add_typer(rights.app, name="rights")
 app.add_typer(rights.retention_app, name="retention")
+app.add_typer(review.app, name="review")
 app.add_typer(governance.access_app, name="access")
 app.add_typer(governance.training_app, name="training")
 app.add_typer(ethics.app, name="ethics")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from trustcart.dashboard import monitoring_pages as _monitoring_pages  # noqa: F401 - routes
 from trustcart.dashboard import records_pages as _records_pages  # noqa: F401 - registers routes
+from trustcart.dashboard import review_pages as _review_pages  # noqa: F401 - registers routes
 from trustcart.dashboard.charts import Bar, Series, bar_chart, line_chart, paired_bars
 from trustcart.dashboard.links import object_path
 from trustcart.dashboard.overview import (

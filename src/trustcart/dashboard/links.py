@@ -1,8 +1,9 @@
 """Where a finding's object lives in the dashboard.
 
 Findings name their object as ``kind:key`` (``system:esp``, ``dataset:orders.field:email``,
-``rights_request:rr_…``, ``fairness_audit:aud_…``, ``model:pricing@3``); this maps each kind the
-dashboard has a page for to that page, so a DPO can go from a problem to the thing to fix.
+``rights_request:rr_…``, ``review_case:rv_…``, ``fairness_audit:aud_…``,
+``model:pricing@3``); this maps each kind the dashboard has a page for to that page, so a DPO
+can go from a problem to the thing to fix.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ def object_path(obj: str) -> str | None:
         return f"/assessments#{kind}-{quote(key, safe='')}"
     if kind == "rights_request":
         return f"/rights/{quote(key, safe='')}"
+    if kind == "review_case":
+        return f"/review/{quote(key, safe='')}"
     if kind == "fairness_audit":
         return f"/fairness/{quote(key, safe='')}"
     if kind == "model":

@@ -60,6 +60,7 @@ NAV: tuple[tuple[str, str, Scope | None], ...] = (
     ("/fairness", "Fairness audits", Scope.FAIRNESS_READ),
     ("/monitoring", "Monitoring", Scope.FAIRNESS_READ),
     ("/rights", "Rights requests", Scope.RIGHTS_READ),
+    ("/review", "Human review", Scope.REVIEW_READ),
     ("/vendors", "Vendors", Scope.COMPLIANCE_READ),
     ("/assessments", "Assessments", Scope.COMPLIANCE_READ),
     ("/transfers", "Transfers", Scope.COMPLIANCE_READ),

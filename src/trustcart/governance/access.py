@@ -47,6 +47,7 @@ ROLE_PURPOSES: dict[Role, str] = {
     Role.SUPPORT: "customer_support",
     Role.SERVICE: "service_operation",
     Role.ETHICS: "ethics_oversight",
+    Role.REVIEWER: "human_review",
 }
 _FIELDS = (
     "key_id",

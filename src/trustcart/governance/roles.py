@@ -37,6 +37,9 @@ class Scope(StrEnum):
     ETHICS_REVIEW = "ethics:review"
     CONCERNS_READ = "concerns:read"
     CONCERNS_WRITE = "concerns:write"
+    REVIEW_CONTEST = "review:contest"
+    REVIEW_READ = "review:read"
+    REVIEW_WRITE = "review:write"
 
 
 class Role(StrEnum):
@@ -48,6 +51,7 @@ class Role(StrEnum):
     SUPPORT = "support"
     SERVICE = "service"
     ETHICS = "ethics"
+    REVIEWER = "reviewer"
 
 
 #: Scopes only the ethics committee holds: reading and answering concerns raised through the
@@ -69,6 +73,9 @@ PERSONAL_DATA_SCOPES: dict[Scope, str] = {
     Scope.ACCESS_READ: "access_log",
     Scope.CONCERNS_READ: "concern",
     Scope.CONCERNS_WRITE: "concern",
+    Scope.REVIEW_CONTEST: "review_case",
+    Scope.REVIEW_READ: "review_case",
+    Scope.REVIEW_WRITE: "review_case",
 }
 
 
@@ -109,9 +116,11 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.DECISIONS_READ,
             Scope.RIGHTS_READ,
             Scope.RIGHTS_WRITE,
+            Scope.REVIEW_CONTEST,
         }
     ),
-    # The shop's backend records choices and asks "may I?".
+    # The shop's backend records choices and asks "may I?"; it also files a shopper's contest
+    # of a decision (GDPR Art. 22(3)) and shows them the outcome.
     Role.SERVICE: frozenset(
         {
             Scope.RULES_READ,
@@ -120,6 +129,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.DECISIONS_WRITE,
             Scope.DECISIONS_READ,
             Scope.RIGHTS_WRITE,
+            Scope.REVIEW_CONTEST,
         }
     ),
     # The ethics committee reviews models and answers concerns; it sees aggregates, never one
@@ -134,6 +144,19 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.FAIRNESS_READ,
             Scope.ETHICS_READ,
             *ETHICS_ONLY,
+        }
+    ),
+    # A human reviewer of contested automated decisions (GDPR Art. 22(3), UK Art. 22C, LGPD
+    # Art. 20): reads a case (the decision, its inputs, explanation, policy and the shopper's
+    # statement), upholds or overrides it; sees overturn rates (fairness:read) but no other
+    # person's consent, rights requests or decisions outside a case.
+    Role.REVIEWER: frozenset(
+        {
+            Scope.CATALOG_READ,
+            Scope.RULES_READ,
+            Scope.FAIRNESS_READ,
+            Scope.REVIEW_READ,
+            Scope.REVIEW_WRITE,
         }
     ),
 }

@@ -276,6 +276,16 @@ class SubjectKeys:
         assert key is not None
         return key.token, _seal(key, obj)
 
+    def seal_for_token(self, token: str, obj: Any) -> str | None:
+        """``obj`` sealed with the key behind ``token`` (None once that key is shredded).
+
+        For records that follow a logged one and must share its fate: a shopper's statement
+        contesting a decision is sealed under the decision's token, so erasing the person makes
+        both unreadable together.
+        """
+        key = self._key_of_token(token)
+        return None if key is None else _seal(key, obj)
+
     def unseal(self, token: str, sealed: str) -> Any | None:
         """The value sealed under ``token``'s key, or None once that key is shredded.
 

@@ -47,6 +47,7 @@ from trustcart.rules.kinds import (
     Sensitivity,
 )
 from trustcart.rules.loader import default_data_dir, load_rules
+from trustcart.rules.review_rules import ReviewEntry, ReviewRules, Safeguard
 from trustcart.rules.rules import Rules
 
 __all__ = [
@@ -72,11 +73,14 @@ __all__ = [
     "RefusalRule",
     "RefusalWorth",
     "ResponseDeadline",
+    "ReviewEntry",
+    "ReviewRules",
     "Right",
     "RightKind",
     "RuleChange",
     "Rules",
     "RulesDiff",
+    "Safeguard",
     "SensitiveCategory",
     "Sensitivity",
     "add_business_days",

@@ -22,6 +22,7 @@ from trustcart.errors import RulesError
 from trustcart.rules.assessment_rules import AiActRules, DpiaRules
 from trustcart.rules.entries import PurposeMapping, Text
 from trustcart.rules.jurisdiction import Jurisdiction
+from trustcart.rules.review_rules import ReviewRules
 from trustcart.rules.rules import Rules
 from trustcart.rules.transfer_rules import TransferRules
 
@@ -42,6 +43,7 @@ class _Pack(BaseModel):
     transfers_file: Text | None = None
     dpia_file: Text | None = None
     ai_act_file: Text | None = None
+    review_file: Text | None = None
 
 
 class _Purposes(BaseModel):
@@ -142,6 +144,11 @@ def load_rules(path: Path | str | None = None) -> Rules:
         if pack.ai_act_file
         else None
     )
+    review = (
+        _validate(ReviewRules, _read(root, pack.review_file), pack.review_file)
+        if pack.review_file
+        else None
+    )
     try:
         return Rules(
             version=pack.rules_version,
@@ -150,6 +157,7 @@ def load_rules(path: Path | str | None = None) -> Rules:
             transfers=transfers,
             dpia=dpia,
             ai_act=ai_act,
+            review=review,
         )
     except (ValueError, pydantic.ValidationError) as exc:
         raise RulesError(

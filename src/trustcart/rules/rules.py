@@ -13,6 +13,7 @@ from trustcart.rules.entries import PurposeMapping, SensitiveCategory, Text
 from trustcart.rules.fallback import build_fallback
 from trustcart.rules.jurisdiction import Jurisdiction
 from trustcart.rules.kinds import PurposeType, Sensitivity
+from trustcart.rules.review_rules import ReviewRules
 from trustcart.rules.transfer_rules import TransferRules
 
 
@@ -31,6 +32,7 @@ class Rules(BaseModel):
     transfers: TransferRules | None = None
     dpia: DpiaRules | None = None
     ai_act: AiActRules | None = None
+    review: ReviewRules | None = None
 
     _by_alias: dict[str, str] = PrivateAttr(default_factory=dict)
     _sensitive_keys: frozenset[str] = PrivateAttr(default=frozenset())

@@ -571,6 +571,35 @@ class MonitorAlert(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
+class ReviewCaseRow(Base):
+    """A contested automated decision awaiting (or after) human review: the case's state, a
+    projection of the ``human_review`` hash-chained log. The shopper's statement, contact and
+    the reviewer's reasons are sealed with the person's key (crypto-shredding)."""
+
+    __tablename__ = "review_cases"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    decision_id: Mapped[str] = mapped_column(String(40), unique=True)
+    subject: Mapped[str] = mapped_column(String(40), index=True)  # the decision's vault token
+    kind: Mapped[str] = mapped_column(String(16))
+    jurisdiction: Mapped[str] = mapped_column(String(16))
+    group: Mapped[str | None] = mapped_column(String(200), nullable=True)  # fairness group
+    channel: Mapped[str] = mapped_column(String(16))  # web | api
+    status: Mapped[str] = mapped_column(String(16), index=True)  # open|in_review|upheld|overridden
+    statutory: Mapped[bool] = mapped_column(Boolean)
+    citation: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())  # when contested
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    assigned_to: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    statement: Mapped[str | None] = mapped_column(Text, nullable=True)  # sealed
+    contact: Mapped[str | None] = mapped_column(Text, nullable=True)  # sealed
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON: the new output
+    reasons: Mapped[str | None] = mapped_column(Text, nullable=True)  # sealed
+    reviewer: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 def table_of(model: type[Base]) -> Table:
     """The Core ``Table`` of a model, typed (``__table__`` is typed as a generic FromClause)."""
     return cast(Table, model.__table__)

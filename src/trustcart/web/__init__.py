@@ -7,6 +7,7 @@ server-rendered Jinja templates, a little vanilla JavaScript, no build step.
 
 from __future__ import annotations
 
+from trustcart.web import review_pages as _review_pages  # noqa: F401 - registers /privacy/review
 from trustcart.web import rights_pages as _rights_pages  # noqa: F401 - registers /privacy/request
 from trustcart.web.router import router
 

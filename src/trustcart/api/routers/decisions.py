@@ -176,9 +176,16 @@ def get_decision(
     response_model=dict[str, Any],
     **requires(Scope.DECISIONS_READ, _ERRORS),
 )
-def get_explanation(decision_id: _Id, gw: GatewayDep) -> dict[str, Any]:
-    """Why: exact attributions and plain-language reasons (computed once, then cached)."""
-    return gw.explanation(decision_id)
+def get_explanation(decision_id: _Id, gw: GatewayDep, request: Request) -> dict[str, Any]:
+    """Why: exact attributions and plain-language reasons (computed once, then cached), and
+    ``contest``: a signed, expiring link to the page where the person sees the decision and may
+    contest it for human review (GDPR Art. 22(3)); hand ``contest.url`` to them."""
+    from trustcart.api.routers.review import get_desk, page_url
+
+    out = dict(gw.explanation(decision_id))
+    link = get_desk(request).contest_link(decision_id)
+    out["contest"] = link.to_dict(url=f"{page_url(request)}?token={link.token}")
+    return out
 
 
 @router.get(
