@@ -153,7 +153,9 @@ def run_demo(
             serve_step(story)
         with step("audit by zip band; zip code flagged as a proxy without demographics"):
             audit_step(story)
-        with step("mitigate: block the proxy, reweigh, price guardrail; retrain, re-serve, re-audit"):
+        with step(
+            "mitigate: block the proxy, reweigh, price guardrail; retrain, re-serve, re-audit"
+        ):
             mitigate_step(story)
         with step("data subject rights (access, erasure, retention)"):
             from trustcart.demo.rights import run_rights_step

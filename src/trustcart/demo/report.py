@@ -71,7 +71,8 @@ exp(φ) — audited by groups inferred from the customer's zip code through the 
 table. The shop holds no ethnicity. A bar well below the tolerance line is a feature whose
 effect differs by group.</p>
 {{ proxy_chart }}
-<p>Flagged as proxy and blocked in the gateway: <strong>{{ r.proxies | join(', ') or 'none' }}</strong>.</p>
+<p>Flagged as proxy and blocked in the gateway:
+<strong>{{ r.proxies | join(', ') or 'none' }}</strong>.</p>
 
 <h2>Mitigation and its cost</h2>
 <ul><li>Proxy blocked: the gateway drops it from every decision, and training refuses it.</li>
@@ -88,11 +89,12 @@ effect differs by group.</p>
 {% endif %}
 
 <h2>Compliance scan</h2>
-{% if scan %}<p>Score {{ scan.score }}/100. Full report: <a href="compliance.html">compliance.html</a>
+{% if scan %}<p>Score {{ scan.score }}/100. Full report:
+<a href="compliance.html">compliance.html</a>
 (SARIF: <a href="compliance.sarif">compliance.sarif</a>).</p>
 <table><tr><th>severity</th><th>check</th><th>object</th><th>finding</th></tr>
-{% for f in scan.findings %}<tr><td>{{ f.severity }}</td><td>{{ f.check }}</td><td>{{ f.object }}</td>
-<td>{{ f.message }}</td></tr>{% endfor %}</table>{% endif %}
+{% for f in scan.findings %}<tr><td>{{ f.severity }}</td><td>{{ f.check }}</td>
+<td>{{ f.object }}</td><td>{{ f.message }}</td></tr>{% endfor %}</table>{% endif %}
 
 <h2>Other reports in this folder</h2>
 <ul>{% for name in others %}<li><a href="{{ name }}">{{ name }}</a></li>{% endfor %}</ul>
@@ -196,17 +198,32 @@ def write_report(
             x_max=1.0,
         )
         rw = story.reweighing
-        ctx["reweighing"] = (
-            "Reweighing (Kamiran–Calders) of the offer history by zip band: "
-            + (rw.tradeoff["statement"] if rw is not None else "not run")
+        ctx["reweighing"] = "Reweighing (Kamiran–Calders) of the offer history by zip band: " + (
+            rw.tradeoff["statement"] if rw is not None else "not run"
         )
         c = r.cost
         ctx["cost"] = [
-            ("revenue of the day's quotes", f"{c['revenue_before']:,.2f}", f"{c['revenue_after']:,.2f}"),
+            (
+                "revenue of the day's quotes",
+                f"{c['revenue_before']:,.2f}",
+                f"{c['revenue_after']:,.2f}",
+            ),
             ("vouchers sent", f"{c['vouchers_before']:,.0f}", f"{c['vouchers_after']:,.0f}"),
-            ("price RMSE (held-out history)", _fmt(c["price_rmse_before"], 4), _fmt(c["price_rmse_after"], 4)),
-            ("offer AUC (held-out history)", _fmt(c["offer_auc_before"]), _fmt(c["offer_auc_after"])),
-            ("offer accuracy (held-out history)", _fmt(c["offer_accuracy_before"]), _fmt(c["offer_accuracy_after"])),
+            (
+                "price RMSE (held-out history)",
+                _fmt(c["price_rmse_before"], 4),
+                _fmt(c["price_rmse_after"], 4),
+            ),
+            (
+                "offer AUC (held-out history)",
+                _fmt(c["offer_auc_before"]),
+                _fmt(c["offer_auc_after"]),
+            ),
+            (
+                "offer accuracy (held-out history)",
+                _fmt(c["offer_accuracy_before"]),
+                _fmt(c["offer_accuracy_after"]),
+            ),
         ]
     env = Environment(autoescape=select_autoescape(default=True))
     html = env.from_string(_TEMPLATE).render(**ctx, markup=Markup)

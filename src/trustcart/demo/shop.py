@@ -24,9 +24,7 @@ import pandas as pd
 #: zip-band prefixes, group shares of each band). The band means are invented to make some
 #: bands much more "group B" than others, as residential segregation does in real cities, and
 #: to vary every group's share independently (else inferred groups cannot be told apart).
-REGIONS: tuple[
-    tuple[str, str, float, tuple[str, ...], tuple[tuple[float, float], ...]], ...
-] = (
+REGIONS: tuple[tuple[str, str, float, tuple[str, ...], tuple[tuple[float, float], ...]], ...] = (
     # (group-B share, group-C share) of each band; group A is the rest
     (
         "EU",

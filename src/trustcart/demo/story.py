@@ -110,6 +110,7 @@ class StoryResult:
     cost: dict[str, float] = field(default_factory=dict)
     cost_statement: str = ""
     within_tolerance: bool = False
+    audit_ids: dict[str, str] = field(default_factory=dict)  # "before:price_by_band" -> id
     skipped: str = ""  # why the story did not run (a workspace where it ran already)
 
 
@@ -255,10 +256,9 @@ def _traffic(story: Story) -> pd.DataFrame:
 def _gateway(story: Story, *, mitigated: bool) -> Gateway:
     from trustcart.gateway import Gateway, OfferGuardrail, PriceGuardrails
 
-    price = PriceGuardrails(
-        group_key=GROUP_KEY,
-        **({"max_deviation": MITIGATED_MAX_DEVIATION} if mitigated else {}),
-    )
+    price = PriceGuardrails(group_key=GROUP_KEY)
+    if mitigated:
+        price = PriceGuardrails(group_key=GROUP_KEY, max_deviation=MITIGATED_MAX_DEVIATION)
     # the offer guardrail only names the group (for audits); at 0 it never overrides a decision,
     # so the audit measures the models themselves
     offer = OfferGuardrail(group_key=GROUP_KEY, min_rate_ratio=0.0)
@@ -275,7 +275,8 @@ def serve_step(story: Story, *, mitigated: bool = False) -> None:
     price, offer = (
         (story.price_after, story.offer_after) if mitigated else (story.price, story.offer)
     )
-    assert price is not None and offer is not None
+    assert price is not None
+    assert offer is not None
     if story.traffic is None:
         story.traffic = _traffic(story)
     tr = story.traffic
@@ -406,6 +407,7 @@ def _audit_round(story: Story, rnd: Round) -> int:
     }
     for name, r in rnd.audits.items():
         rnd.audit_ids[name] = save_audit(ws.store, r)
+        story.result.audit_ids[f"{rnd.label}:{name}"] = rnd.audit_ids[name]
     a = rnd.audits
     echo = story.echo
     echo(f"    {rnd.label}: mean price / list price by zip band (95% CI):")
@@ -454,7 +456,9 @@ def _proxy_scan(story: Story) -> list[str]:
     from trustcart.fairness import load_group_shares, weighted_audit
     from trustcart.fairness.store import save_audit
 
-    assert story.price is not None and story.offer is not None and story.traffic is not None
+    assert story.price is not None
+    assert story.offer is not None
+    assert story.traffic is not None
     tr = story.traffic
     pm: Any = story.price.model
     om: Any = story.offer.model

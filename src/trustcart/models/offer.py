@@ -108,7 +108,7 @@ def train_offer(
     return LogisticOffer(
         clf.coef_[0],
         float(clf.intercept_[0]),
-        np.average(x, axis=0, weights=w),
+        np.average(x, axis=0, weights=w).tolist(),
         features,
         name=name,
         version=ver,
