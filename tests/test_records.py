@@ -41,16 +41,16 @@ def load(ws: Workspace) -> None:
 def test_versions_history_and_admin_log(workspace: Workspace) -> None:
     manifest = load_records_file(RECORDS)
     first = save_records(workspace.store, manifest, actor="alice")
-    assert len(first.created) == len(manifest.objects()) == 10 and first.updated == []
+    assert len(first.created) == len(manifest.objects()) == 11 and first.updated == []
     again = save_records(workspace.store, manifest)
-    assert (again.created, again.updated, again.unchanged) == ([], [], 10)
+    assert (again.created, again.updated, again.unchanged) == ([], [], 11)
     stored = load_records(workspace.store)
     assert stored.dpa_checklist == manifest.dpa_checklist
     assert sorted(stored.objects()) == sorted(manifest.objects())
     changed = manifest.model_copy(deep=True)
     changed.dpias[0].description = "A new description"
     third = save_records(workspace.store, changed, actor="bob")
-    assert third.updated == ["dpia:dpia-personalisation"] and third.unchanged == 9
+    assert third.updated == ["dpia:dpia-personalisation"] and third.unchanged == 10
     history = record_history(workspace.store, "dpia", "dpia-personalisation")
     assert [(v.version, v.actor) for v in history] == [(1, "alice"), (2, "bob")]
     assert history[0].body["description"] != history[1].body["description"]
@@ -175,7 +175,7 @@ def cli(ws: Workspace, *args: str) -> tuple[int, str, str]:
 def test_cli_end_to_end(workspace: Workspace, tmp_path: Path) -> None:
     save_datamap(workspace.store, load_manifest(SHOP))
     code, _, err = cli(workspace, "records", "load", str(RECORDS))
-    assert code == 0 and "10 created" in err
+    assert code == 0 and "11 created" in err
     code, out, _ = cli(workspace, "vendors", "list", "--format", "json", "--on", "2026-12-01")
     risks = {v["key"]: (v["risk"], v["band"]) for v in json.loads(out)}
     # MailPilot: personal data 10 + US without DPF 20; Nimbus: EEA, everything in order

@@ -1,8 +1,13 @@
 """The StyleSense demo: the whole TrustCart story on one synthetic fashion shop.
 
-It grows with each capability. Today it creates (or reuses) a workspace, loads the example data
-map, prints the inventory and writes the generated documents (Art. 30 record, layered notice,
-data-flow graph) so a new user sees real output from `make demo` on a fresh machine.
+It grows with each capability: a workspace with the example data map and its documents; a
+synthetic shop (customers across EU / California / Brazil zip codes, a SYNTHETIC zip →
+demographic-share table, products, a biased order history); consent through every mechanism;
+pricing and offer models trained on that history; a day of traffic through the gateway; audits
+that find the zip-code disparity without demographics and flag the proxy; mitigation with its
+cost; a rights request end to end; governance; the compliance scan; and ``reports/report.html``.
+Generation is vectorised and seeded, so a new user sees real output from ``make demo`` in
+under two minutes on two cores, and tests get the same figures for the same seed.
 """
 
 from __future__ import annotations
@@ -15,11 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trustcart.config import CONFIG_FILE
+from trustcart.demo.shop import LABEL
 from trustcart.workspace import Workspace
 
 if TYPE_CHECKING:
     from trustcart.catalog import DataMap
-    from trustcart.demo.fairness import FairnessDemo
+    from trustcart.demo.story import StoryResult
 
 Echo = Callable[[str], None]
 
@@ -43,19 +49,40 @@ class DemoResult:
     summary: str = ""
     ledgers_ok: bool = False
     seconds: float = 0.0
-    fairness: FairnessDemo | None = None  # set by the personalised-prices step
+    story: StoryResult | None = None  # what the audit / mitigation story found
+    step_seconds: dict[str, float] = field(default_factory=dict)
+
+
+#: Default size of the synthetic shop (``trustcart demo --customers/--orders``).
+DEFAULT_CUSTOMERS = 50_000
+DEFAULT_ORDERS = 1_000_000
+DEFAULT_SEED = 20261125
+
+
+def sessions_for(customers: int) -> int:
+    """Visits in the demo's day of traffic: a fifth of the customers, at least 1,000."""
+    return min(customers, max(1000, customers // 5))
 
 
 def run_demo(
-    directory: Path, echo: Echo = print, *, customers: int = 3000, seed: int = 20261125
+    directory: Path,
+    echo: Echo = print,
+    *,
+    customers: int = DEFAULT_CUSTOMERS,
+    orders: int = DEFAULT_ORDERS,
+    seed: int = DEFAULT_SEED,
 ) -> DemoResult:
     """Run the demo in ``directory`` (created if needed; re-running it is safe).
 
-    ``customers`` and ``seed`` size and fix the synthetic shop: the same seed gives the same
-    ledger, so figures in docs and tests are reproducible.
+    ``customers``, ``orders`` and ``seed`` size and fix the synthetic shop: the same seed gives
+    the same customers, consent ledger and history, so figures in docs and tests are
+    reproducible. Each step is one function; to add one, write ``run_x_step`` and call it
+    inside a ``with step("title"):`` block below (and describe it in docs/getting-started.md).
     """
     from trustcart.catalog import load_manifest, render_graph, render_notice, render_ropa
     from trustcart.catalog.repository import load_datamap, save_datamap
+    from trustcart.demo.shop import build_shop
+    from trustcart.demo.story import Story, audit_step, mitigate_step, serve_step, train_step
 
     start = time.perf_counter()
     step = _Stepper(echo)
@@ -67,6 +94,7 @@ def run_demo(
             ws = Workspace.create(directory)
             echo(f"    created {ws.root} (SQLite, no server)")
     result = DemoResult(workspace=ws.root)
+    found = None
     with ws:
         with step("data map"):
             manifest = example_manifest()
@@ -101,16 +129,34 @@ def run_demo(
             (reports / "dataflow.svg").write_text(render_graph(dm, "svg"))
             result.reports["dataflow.mmd"] = reports / "dataflow.mmd"
             result.reports["dataflow.svg"] = reports / "dataflow.svg"
+        with step("synthetic shop: customers, zip codes, products, order history"):
+            shop = build_shop(ws.root / "shop-data", customers=customers, orders=orders, seed=seed)
+            echo(
+                f"    {len(shop.customers):,} customers in {len(shop.zips)} zip codes "
+                f"({shop.zips.zip_band.nunique()} zip bands: EU, California, Brazil), "
+                f"{len(shop.products):,} products, {shop.orders:,} past orders"
+            )
+            echo(f"    {shop.shares_csv.name}: {LABEL}")
+        story = Story(ws, shop, reports, echo, sessions_for(customers), seed)
+        result.story = story.result
         with step("consent ledger (every mechanism, EU / US-CA / BR)"):
             from trustcart.demo.consent import run_consent_step
 
-            consent = run_consent_step(ws, reports, echo, customers=customers, seed=seed)
+            consent = run_consent_step(
+                ws, reports, echo, shop.customers["jurisdiction"].tolist(), seed=seed
+            )
             if consent.proof is not None:
                 result.reports[consent.proof.name] = consent.proof
-        with step("personalised prices: audit by neighbourhood, proxy found and blocked"):
-            from trustcart.demo.fairness import run_fairness_step
-
-            result.fairness = run_fairness_step(ws, reports, echo)
+        with step("train the pricing and offer models on the order history"):
+            train_step(story)
+        with step("a day of traffic through the gateway"):
+            serve_step(story)
+        with step("audit by zip band; zip code flagged as a proxy without demographics"):
+            audit_step(story)
+        with step(
+            "mitigate: block the proxy, reweigh, price guardrail; retrain, re-serve, re-audit"
+        ):
+            mitigate_step(story)
         with step("data subject rights (access, erasure, retention)"):
             from trustcart.demo.rights import run_rights_step
 
@@ -136,16 +182,37 @@ def run_demo(
             (reports / "compliance.sarif").write_text(to_sarif_text(found))
             result.reports["compliance.html"] = reports / "compliance.html"
             result.reports["compliance.sarif"] = reports / "compliance.sarif"
+        with step("report"):
+            from trustcart.demo.report import write_report
+
+            params = {
+                "customers": f"{customers:,}",
+                "orders": f"{shop.orders:,}",
+                "products": f"{len(shop.products):,}",
+                "zips": len(shop.zips),
+                "bands": shop.zips.zip_band.nunique(),
+                "sessions": f"{story.result.sessions:,}",
+                "decisions": f"{story.result.decisions:,}",
+                "seed": seed,
+                "workspace": str(directory),
+            }
+            if story.skipped and (reports / "report.html").exists():
+                echo("    kept the report of the earlier run")
+            else:
+                write_report(reports / "report.html", story, found, params)
+            result.reports["report.html"] = reports / "report.html"
+            echo(f"    {reports / 'report.html'}")
         with step("evidence ledgers"):
             checks = [ws.store.log(n).verify() for n in ws.store.log_names()]
             result.ledgers_ok = all(c.ok for c in checks)
             for c in checks:
                 echo(f"    {c.log}: {c.checked} entries, chain {'intact' if c.ok else 'BROKEN'}")
     result.seconds = time.perf_counter() - start
+    result.step_seconds = dict(step.timings)
     echo("")
     echo(f"Done in {result.seconds:.1f} s. Reports in {reports}:")
-    echo(f"    open {reports / 'ropa.html'} and {reports / 'notice.html'}")
-    echo(f"Explore: trustcart -w {directory} catalog show | rules show EU | ledger verify")
+    echo(f"    open {reports / 'report.html'} in a browser (findings, plots, before/after)")
+    echo(f"Explore: trustcart -w {directory} catalog show | audit list | ledger verify")
     echo(f"API:     trustcart -w {directory} keys create --role dpo")
     echo(f"Web:     trustcart -w {directory} users create --role dpo   # dashboard login")
     echo(
@@ -203,20 +270,23 @@ class _Stepper:
     def __init__(self, echo: Echo) -> None:
         self.echo = echo
         self.n = 0
+        self.timings: dict[str, float] = {}
 
     def __call__(self, title: str) -> _Step:
         self.n += 1
-        return _Step(self.echo, f"[{self.n}] {title}")
+        return _Step(self.echo, f"[{self.n}] {title}", self.timings)
 
 
 class _Step:
-    def __init__(self, echo: Echo, title: str) -> None:
-        self.echo, self.title = echo, title
+    def __init__(self, echo: Echo, title: str, timings: dict[str, float]) -> None:
+        self.echo, self.title, self.timings = echo, title, timings
 
     def __enter__(self) -> None:
         self.echo(f"{self.title} …")
         self.t = time.perf_counter()
 
     def __exit__(self, *exc: object) -> None:
+        took = time.perf_counter() - self.t
+        self.timings[self.title] = took
         if exc[0] is None:
-            self.echo(f"    ok ({time.perf_counter() - self.t:.2f} s)")
+            self.echo(f"    ok ({took:.2f} s)")

@@ -8,10 +8,12 @@ sharing and targeted offers; a withdrawal ends a permission at once.
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from trustcart.consent import (
     ConsentEventIn,
@@ -22,11 +24,12 @@ from trustcart.consent import (
     proof_html,
     register_notice,
 )
+from trustcart.demo.stores import customer_id
 from trustcart.workspace import Workspace
 
 Echo = Callable[[str], None]
-# Where StyleSense's (synthetic) customers live.
-JURISDICTIONS = (("EU", 0.6), ("US-CA", 0.25), ("BR", 0.15))
+_BATCH = 5000
+_PROGRESS_EVERY = 5.0  # seconds between progress lines
 OPTIONAL = ("personalization", "targeted_offers", "email_marketing", "dynamic_pricing", "analytics")
 
 
@@ -39,90 +42,99 @@ class ConsentDemo:
     proof: Path | None
 
 
-def _customer_events(rng: random.Random, i: int, notice: str) -> list[ConsentEventIn]:
-    subject = f"stylesense-customer-{i:05d}"
-    j = rng.choices([c for c, _ in JURISDICTIONS], [w for _, w in JURISDICTIONS])[0]
-    out = []
-    # Sign-up: a consent checkbox for some optional purposes.
-    chosen = [p for p in OPTIONAL if rng.random() < 0.55]
-    if chosen:
-        out.append(
-            ConsentEventIn(
-                subject=subject,
-                purposes=chosen,
-                decision="granted",
-                mechanism="opt_in_checkbox",
-                jurisdiction=j,
-                notice_version=notice,
-                channel="signup",
+def _events(
+    rng: np.random.Generator, jurisdictions: Sequence[str], notice: str
+) -> list[ConsentEventIn]:
+    """Each customer's choices, the random draws made for all customers at once."""
+    n = len(jurisdictions)
+    chosen = rng.random((n, len(OPTIONAL))) < 0.55
+    roll = rng.random(n)
+    out: list[ConsentEventIn] = []
+    for i in range(n):
+        subject = customer_id(i + 1)
+        j = jurisdictions[i]
+        picked = [p for p, c in zip(OPTIONAL, chosen[i], strict=True) if c]
+        refused = [p for p, c in zip(OPTIONAL, chosen[i], strict=True) if not c]
+        # Sign-up: a consent checkbox for some optional purposes.
+        if picked:
+            out.append(
+                ConsentEventIn(
+                    subject=subject,
+                    purposes=picked,
+                    decision="granted",
+                    mechanism="opt_in_checkbox",
+                    jurisdiction=j,
+                    notice_version=notice,
+                    channel="signup",
+                )
             )
-        )
-    refused = [p for p in OPTIONAL if p not in chosen]
-    if refused:
-        out.append(
-            ConsentEventIn(
-                subject=subject,
-                purposes=refused,
-                decision="denied",
-                mechanism="opt_in_checkbox",
-                jurisdiction=j,
-                channel="signup",
+        if refused:
+            out.append(
+                ConsentEventIn(
+                    subject=subject,
+                    purposes=refused,
+                    decision="denied",
+                    mechanism="opt_in_checkbox",
+                    jurisdiction=j,
+                    channel="signup",
+                )
             )
-        )
-    roll = rng.random()
-    if roll < 0.15:  # later, "continue browsing" on a banner
-        out.append(
-            ConsentEventIn(
-                subject=subject,
-                purposes=["analytics"],
-                decision="granted",
-                mechanism="implied_banner",
-                jurisdiction=j,
-                notice_version=notice,
-                channel="web",
+        r = roll[i]
+        if r < 0.15:  # later, "continue browsing" on a banner
+            out.append(
+                ConsentEventIn(
+                    subject=subject,
+                    purposes=["analytics"],
+                    decision="granted",
+                    mechanism="implied_banner",
+                    jurisdiction=j,
+                    notice_version=notice,
+                    channel="web",
+                )
             )
-        )
-    elif roll < 0.25 and chosen:  # changes their mind in the preference center
-        out.append(
-            ConsentEventIn(
-                subject=subject,
-                purposes=[chosen[0]],
-                decision="withdrawn",
-                mechanism="preference_center",
-                jurisdiction=j,
-                channel="web",
+        elif r < 0.25 and picked:  # changes their mind in the preference center
+            out.append(
+                ConsentEventIn(
+                    subject=subject,
+                    purposes=[picked[0]],
+                    decision="withdrawn",
+                    mechanism="preference_center",
+                    jurisdiction=j,
+                    channel="web",
+                )
             )
-        )
-    elif roll < 0.32:  # a just-in-time notice next to the size-advice form
-        out.append(
-            ConsentEventIn(
-                subject=subject,
-                purposes=["personalization"],
-                decision="granted",
-                mechanism="just_in_time",
-                jurisdiction=j,
-                notice_version=notice,
-                channel="web",
+        elif r < 0.32:  # a just-in-time notice next to the size-advice form
+            out.append(
+                ConsentEventIn(
+                    subject=subject,
+                    purposes=["personalization"],
+                    decision="granted",
+                    mechanism="just_in_time",
+                    jurisdiction=j,
+                    notice_version=notice,
+                    channel="web",
+                )
             )
-        )
-    elif roll < 0.40 and j == "US-CA":  # browser sends Global Privacy Control
-        out.append(
-            ConsentEventIn(
-                subject=subject,
-                purposes=["targeted_offers"],
-                decision="denied",
-                mechanism="gpc_signal",
-                jurisdiction=j,
-                channel="web",
+        elif r < 0.40 and j == "US-CA":  # browser sends Global Privacy Control
+            out.append(
+                ConsentEventIn(
+                    subject=subject,
+                    purposes=["targeted_offers"],
+                    decision="denied",
+                    mechanism="gpc_signal",
+                    jurisdiction=j,
+                    channel="web",
+                )
             )
-        )
     return out
 
 
 def run_consent_step(
-    ws: Workspace, reports: Path, echo: Echo, *, customers: int = 3000, seed: int = 20261125
+    ws: Workspace, reports: Path, echo: Echo, jurisdictions: Sequence[str], *, seed: int
 ) -> ConsentDemo:
-    """Record the customers' choices (once per workspace) and summarise them."""
+    """Record the choices of the customers (``jurisdictions[i]`` is where customer ``i + 1``
+    lives) once per workspace, in batches with a progress line, and summarise them."""
+    customers = len(jurisdictions)
     svc = ConsentService(ws)
     notice = register_notice(ws.store, **datamap_notice(svc.datamap))
     svc.reload()
@@ -130,12 +142,17 @@ def run_consent_step(
     if already:
         echo(f"    consent ledger already holds {already:,} events (kept; the demo adds none)")
     else:
-        rng = random.Random(seed)  # noqa: S311 - seeded synthetic data, not a secret
-        batch: list[ConsentEventIn] = []
-        for i in range(customers):
-            batch += _customer_events(rng, i, notice.version)
-        for start in range(0, len(batch), 1000):
-            svc.record_many(batch[start : start + 1000])
+        batch = _events(np.random.default_rng(seed), jurisdictions, notice.version)
+        started = last = time.perf_counter()
+        for start in range(0, len(batch), _BATCH):
+            svc.record_many(batch[start : start + _BATCH])
+            done = min(start + _BATCH, len(batch))
+            if time.perf_counter() - last > _PROGRESS_EVERY or done == len(batch):
+                last = time.perf_counter()
+                echo(
+                    f"    … {done:,}/{len(batch):,} consent choices recorded "
+                    f"({done / max(last - started, 1e-9):,.0f}/s)"
+                )
         echo(
             f"    {customers:,} synthetic customers, {len(ws.store.log('consent')):,} consent "
             f"events (notice {notice.version[:16]})"

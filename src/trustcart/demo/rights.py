@@ -22,7 +22,7 @@ def run_rights_step(
     from trustcart.catalog.repository import load_datamap
     from trustcart.rights import RequestIn, RightsService, run_retention
 
-    n = max(50, min(customers, 3000))
+    n = max(50, customers)
     stores = build_shop_stores(ws.root, customers=n)
     echo(
         f"    example stores: {stores.sql_url.split('///')[-1]}, {stores.events_dir.name}/ "

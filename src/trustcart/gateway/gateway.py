@@ -368,6 +368,9 @@ class Gateway:
         """Take several decisions and log them in one transaction (all or nothing): e.g. the
         personalised prices of every product on a listing page. A refused request fails the
         batch before anything is logged; the error names its position."""
+        if len(requests) > 1:
+            # first-time subjects' keys in one transaction, not one commit each
+            self.keys.ensure_many([r.subject for r in requests])
         prepared = []
         for n, r in enumerate(requests):
             try:

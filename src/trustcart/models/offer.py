@@ -90,19 +90,25 @@ def train_offer(
     name: str = "offer-logit",
     version: str | None = None,
     C: float = 1.0,
+    weight: str | None = None,
 ) -> LogisticOffer:
-    """Fit on a frame with one column per feature and a 0/1 ``target`` column."""
+    """Fit on a frame with one column per feature and a 0/1 ``target`` column.
+
+    ``weight`` names a column of sample weights (e.g. written by
+    :func:`trustcart.fairness.reweigh`); the baseline of the explanations is then the
+    weighted mean, the "average person" of the data the model learned from."""
     names = [f.name for f in features]
-    check_columns(df, [*names, target])
+    check_columns(df, [*names, target, *([weight] if weight else [])])
     x = df[names].to_numpy(dtype=np.float64)
     y = df[target].to_numpy()
-    clf = LogisticRegression(C=C, max_iter=1000).fit(x, y)
-    sha = training_sha256(df[[*names, target]])
+    w = df[weight].to_numpy(dtype=np.float64) if weight else None
+    clf = LogisticRegression(C=C, max_iter=1000).fit(x, y, sample_weight=w)
+    sha = training_sha256(df[[*names, target, *([weight] if weight else [])]])
     ver = version or hashlib.sha256(f"{sha}{C}".encode()).hexdigest()[:12]
     return LogisticOffer(
         clf.coef_[0],
         float(clf.intercept_[0]),
-        x.mean(axis=0),
+        np.average(x, axis=0, weights=w).tolist(),
         features,
         name=name,
         version=ver,

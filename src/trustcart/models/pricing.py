@@ -71,18 +71,23 @@ def train_pricing(
     version: str | None = None,
     rounds: int = 50,
     params: Mapping[str, Any] | None = None,
+    weight: str | None = None,
 ) -> LightGBMPricing:
-    """Fit on a frame with one column per feature and a ``target`` column (the adjustment)."""
+    """Fit on a frame with one column per feature and a ``target`` column (the adjustment).
+
+    ``weight`` names a column of sample weights (e.g. written by
+    :func:`trustcart.fairness.reweigh`), so a mitigation can change what the model learns."""
     names = [f.name for f in features]
-    check_columns(df, [*names, target])
+    check_columns(df, [*names, target, *([weight] if weight else [])])
     p = {**DEFAULT_PARAMS, **(params or {})}
     data = lgb.Dataset(
         df[names].to_numpy(dtype=np.float64),
         label=df[target].to_numpy(dtype=np.float64),
+        weight=df[weight].to_numpy(dtype=np.float64) if weight else None,
         feature_name=names,
         free_raw_data=True,
     )
     booster = lgb.train(p, data, num_boost_round=rounds)
-    sha = training_sha256(df[[*names, target]])
+    sha = training_sha256(df[[*names, target, *([weight] if weight else [])]])
     ver = version or hashlib.sha256(f"{sha}{sorted(p.items())}{rounds}".encode()).hexdigest()[:12]
     return LightGBMPricing(booster, features, name=name, version=ver, training_sha256=sha)

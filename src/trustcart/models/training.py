@@ -245,6 +245,7 @@ def train_model(
     name: str | None = None,
     rounds: int = 50,
     consent: ConsentService | None = None,
+    weight: str | None = None,
 ) -> TrainedModel:
     """Train a reference model for ``kind`` on ``data``, save it, register it.
 
@@ -255,7 +256,9 @@ def train_model(
     every other column, each found by name in the data map); ``purpose`` is the data-map
     purpose the personal features serve. The version is derived from the data file's sha256,
     the kind, target, features and parameters: training the same thing twice gives the same
-    version (and registers nothing new).
+    version (and registers nothing new). ``weight`` (price and offer models) names a column
+    of sample weights — e.g. the one :func:`trustcart.fairness.reweigh` writes — that is
+    neither a feature nor the target.
     """
     try:
         k = DecisionKind(kind)
@@ -287,7 +290,7 @@ def train_model(
     else:
         if basket is not None:
             raise ValidationError("--basket applies to recommend and rank models only")
-        declared = list(features or [str(c) for c in df.columns if c != target])
+        declared = list(features or [str(c) for c in df.columns if c not in (target, weight)])
         if not declared:
             raise ValidationError("the data has no column besides the target to learn from")
     specs = [_declare(consent, d, purpose, "items" if items else "number") for d in declared]
@@ -296,6 +299,15 @@ def train_model(
         raise ValidationError("a feature is declared twice")
     if target in names:
         raise ValidationError(f"the target {target!r} cannot also be a feature")
+    if weight is not None:
+        if items:
+            raise ValidationError("--weight applies to price and offer models only")
+        if weight in names or weight == target:
+            raise ValidationError(f"the weight column {weight!r} cannot be a feature or the target")
+        _columns(df, [weight])
+        _numeric(df, [weight], complete=True)
+        if (df[weight].to_numpy(dtype=np.float64) < 0).any():
+            raise ValidationError(f"the weight column {weight!r} has negative values")
     _refuse_protected(ws, consent, specs)
     feats = [s for s, _ in specs]
 
@@ -305,7 +317,7 @@ def train_model(
         _columns(df, names)
         _numeric(df, [*names, target], complete=False)
         df = df[df[target].notna()]
-        params = {"rounds": rounds, **DEFAULT_PARAMS}
+        params = {"rounds": rounds, **DEFAULT_PARAMS, **({"weight": weight} if weight else {})}
         libs = {"lightgbm": _pkg_version("lightgbm")}
     elif k is DecisionKind.OFFER:
         _columns(df, names)
@@ -316,7 +328,7 @@ def train_model(
                 f"the offer target {target!r} must be 0/1 with both values present "
                 f"(found {sorted(labels)[:5]})"
             )
-        params = {"C": 1.0}
+        params = {"C": 1.0, **({"weight": weight} if weight else {})}
         libs = {"scikit-learn": _pkg_version("scikit-learn")}
     else:
         df = df[df[target].notna() & df[basket].notna()]
@@ -337,9 +349,11 @@ def train_model(
         }
     )
     if k is DecisionKind.PRICE:
-        model = train_pricing(df, feats, target=target, name=model_name, version=ver, rounds=rounds)
+        model = train_pricing(
+            df, feats, target=target, name=model_name, version=ver, rounds=rounds, weight=weight
+        )
     elif k is DecisionKind.OFFER:
-        model = train_offer(df, feats, target=target, name=model_name, version=ver)
+        model = train_offer(df, feats, target=target, name=model_name, version=ver, weight=weight)
     else:
         baskets = df.groupby(basket, sort=False)[target].agg(lambda s: [str(i) for i in s])
         model = CooccurrenceRecommender.fit(

@@ -226,6 +226,66 @@ class SubjectKeys:
             ).one()
         return _Key(row.token, bytes(row.key))
 
+    def ensure_many(self, subjects: Sequence[str], *, chunk: int = 5000) -> int:
+        """Create the keys of every subject that has none, a chunk per transaction; returns
+        how many were created.
+
+        Why: :meth:`_create` commits each new key before its first use (a row must never be
+        acknowledged under a key the database does not hold), one transaction per subject —
+        right for live traffic, but a batch of first-time subjects (``Gateway.decide_many``
+        over an import or the demo's day of traffic) then spends most of its time committing.
+        Here keys are committed a chunk at a time, still before any row uses them.
+        """
+        self._sync()
+        generation = self._generation
+        wanted: dict[str, None] = {}
+        for s in subjects:
+            lookup = self.pseudonyms.pseudonym(s)
+            if lookup not in self._by_lookup:
+                wanted[lookup] = None
+        created = 0
+        todo = list(wanted)
+        for start in range(0, len(todo), chunk):
+            part = todo[start : start + chunk]
+            with self.store.write() as conn:
+                have = {
+                    r.lookup: _Key(r.token, bytes(r.key))
+                    for r in conn.execute(
+                        select(_keys.c.lookup, _keys.c.token, _keys.c.key).where(
+                            _keys.c.lookup.in_(part)
+                        )
+                    )
+                }
+                rows = []
+                for lookup in part:
+                    if lookup in have:
+                        continue
+                    raw = os.urandom(32)
+                    rows.append(
+                        {
+                            "lookup": lookup,
+                            "token": derive_token(raw),
+                            "key": raw,
+                            "created_at": utcnow(),
+                        }
+                    )
+                if rows:
+                    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+                    conn.execute(insert(_keys).on_conflict_do_nothing(), rows)
+                    created += len(rows)
+                    # concurrent creators agree on the winner: read back what is stored
+                    have |= {
+                        r.lookup: _Key(r.token, bytes(r.key))
+                        for r in conn.execute(
+                            select(_keys.c.lookup, _keys.c.token, _keys.c.key).where(
+                                _keys.c.lookup.in_([r["lookup"] for r in rows])
+                            )
+                        )
+                    }
+            for lookup, key in have.items():
+                self._remember(lookup, key, generation)
+        return created
+
     def _key_of_token(self, token: str) -> _Key | None:
         self._sync()
         hit = self._by_token.get(token)
