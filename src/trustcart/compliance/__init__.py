@@ -33,7 +33,8 @@ from trustcart.compliance.registry import (
     register,
     select_checks,
 )
-from trustcart.compliance.render import SARIF_LEVEL, table_rows, to_html, to_json, to_sarif
+from trustcart.compliance.render import SARIF_LEVEL, table_rows, to_json, to_sarif
+from trustcart.compliance.report import ReportModel, to_html, to_pdf
 from trustcart.compliance.scanner import run_checks, scan, scan_datamap
 
 __all__ = [
@@ -63,6 +64,8 @@ __all__ = [
     "select_checks",
     "table_rows",
     "to_html",
+    "to_pdf",
+    "ReportModel",
     "to_json",
     "to_sarif",
 ]

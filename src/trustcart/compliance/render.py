@@ -96,28 +96,6 @@ def to_sarif_text(result: ScanResult) -> str:
     return orjson.dumps(to_sarif(result), option=orjson.OPT_INDENT_2).decode()
 
 
-def to_html(result: ScanResult) -> str:
-    """A standalone HTML report: counts and score, then findings by area and severity.
-
-    Rendered by Jinja2 with autoescaping on: messages quote data-map text, which is user input.
-    """
-    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
-    env = Environment(
-        loader=PackageLoader("trustcart.compliance", "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    by_area: dict[str, dict[str, list[Any]]] = {}
-    for f in result.findings:
-        by_area.setdefault(f.area, {s: [] for s in reversed(SEVERITIES)})[f.severity].append(f)
-    return env.get_template("report.html.j2").render(
-        result=result, by_area=dict(sorted(by_area.items()))
-    )
-
-
 def table_rows(result: ScanResult) -> list[tuple[str, str, str, str, str]]:
     """``(severity, id, object, message, fix)`` rows for the CLI table."""
     return [(f.severity, f.id, f.object, f.message, f.fix) for f in result.findings]
