@@ -46,6 +46,7 @@ __all__ = [
     "Finding",
     "Issue",
     "RegisteredCheck",
+    "ReportModel",
     "ScanResult",
     "ScanSnapshot",
     "Severity",
@@ -64,8 +65,7 @@ __all__ = [
     "select_checks",
     "table_rows",
     "to_html",
-    "to_pdf",
-    "ReportModel",
     "to_json",
+    "to_pdf",
     "to_sarif",
 ]

@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from trustcart.compliance.finding import SEVERITIES, ScanResult, Severity
+from trustcart.compliance.finding import ScanResult, Severity
 from trustcart.compliance.registry import all_checks
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
