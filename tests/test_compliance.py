@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -434,8 +435,86 @@ def test_sarif_structure() -> None:
 def test_html_report_escapes_and_groups() -> None:
     html = to_html(_bad_result())
     assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
-    assert "<h2>catalog</h2>" in html and "<h2>vendors</h2>" in html
+    assert '<h2 id="area-catalog">catalog</h2>' in html
+    assert '<h2 id="area-vendors">vendors</h2>' in html
     assert 'class="sev-high"' in html
+    assert "<script" not in html.replace("&lt;script", "")  # no script of its own either
+
+
+def _snapshots(result: ScanResult, scores: list[int]) -> list[Any]:
+    from datetime import timedelta
+
+    from trustcart.compliance.history import ScanSnapshot
+
+    return [
+        ScanSnapshot(
+            f"scan_{i}",
+            result.generated_at - timedelta(days=len(scores) - i),
+            score,
+            {"high": 0, "medium": 0, "low": 0},
+            [],
+            "x",
+            "test",
+        )
+        for i, score in enumerate(scores)
+    ]
+
+
+def test_html_report_counts_by_area_and_draws_the_trend() -> None:
+    import re as _re
+
+    result = _bad_result()
+    html = to_html(result, _snapshots(result, [40, 55, 70]))
+    expected: dict[str, dict[str, int]] = {}
+    for f in result.findings:  # independent count of the by-area table
+        row = expected.setdefault(f.area, {"high": 0, "medium": 0, "low": 0})
+        row[f.severity] += 1
+    table = html[html.index('<table id="by-area">') : html.index("</table>")]
+    for area, row in expected.items():
+        cells = _re.search(
+            rf'<th scope="row"><a href="#area-{area}">{area}</a></th>(.*?)</tr>', table
+        )
+        assert cells, area
+        numbers = [int(n) for n in _re.findall(r'<td class="n">(\d+)</td>', cells.group(1))]
+        assert numbers == [row["high"], row["medium"], row["low"], sum(row.values())], area
+    trend = html[
+        html.index('<figure id="trend">') : html.index("</figure>", html.index('id="trend"'))
+    ]
+    tips = _re.findall(r"<title>([^<]*)</title>", trend)
+    points = [t for t in tips if t.startswith("compliance score, ")]
+    assert len(points) == 4, tips  # three recorded scans and this one ("now")
+    assert points[-1] == f"compliance score, now: {result.score}"
+    assert "4 point(s)" in trend
+    # the newest recorded scan IS this one: it is not drawn twice
+    again = _snapshots(result, [40])
+    again[-1] = again[-1].__class__(
+        "scan_x", result.generated_at, result.score, {}, [], "x", "test"
+    )
+    assert "2 point(s)" in to_html(result, [*_snapshots(result, [40]), again[-1]])
+
+
+def test_pdf_report_holds_every_finding_and_the_score() -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    from trustcart.compliance import to_pdf
+
+    result = _bad_result()
+    pdf = to_pdf(result, _snapshots(result, [40, 55]))
+    assert pdf.startswith(b"%PDF-")
+    reader = PdfReader(io.BytesIO(pdf))
+    assert reader.metadata is not None and reader.metadata.title == "TrustCart compliance report"
+    text = "".join(page.extract_text() for page in reader.pages)
+    flat = "".join(text.split())  # table cells may wrap anywhere
+    assert f"Score:{result.score}/100" in flat
+    for f in result.findings:
+        assert "".join(f.id.split()) in flat, f.id
+        assert "".join(f.rule.split()) in flat, f.rule
+    assert "<script>" in text  # user text is shown as text, not interpreted as markup
+    assert "Checksrun:" in flat
+    empty = to_pdf(scan_datamap(shop_map()))  # a clean shop still gives a valid document
+    assert PdfReader(io.BytesIO(empty)).pages
 
 
 # --- CLI ------------------------------------------------------------------------------------
@@ -467,10 +546,15 @@ def test_cli_default_fails_on_high_and_formats(workspace: Workspace, tmp_path: P
     sarif = tmp_path / "scan.sarif"
     code, _ = _cli(workspace, "--format", "sarif", "--output", str(sarif), "--fail-on", "never")
     assert code == 0 and json.loads(sarif.read_text())["version"] == "2.1.0"
+    nopath = runner.invoke(app, ["-w", str(workspace.root), "scan", "--format", "pdf"])
+    assert nopath.exit_code == 2 and "--output" in nopath.output
+    pdf = tmp_path / "report.pdf"
+    code, _ = _cli(workspace, "--format", "pdf", "-o", str(pdf), "--record", "--fail-on", "never")
+    assert code == 0 and pdf.read_bytes().startswith(b"%PDF-")
     code, out = _cli(workspace, "--format", "table", "--fail-on", "never")
     assert code == 0 and "TC-VEN-001" in out
     code, out = _cli(workspace, "--format", "html", "--area", "vendors")
-    assert code == 1 and "<h2>vendors</h2>" in out and "TC-NOT-001" not in out
+    assert code == 1 and '<h2 id="area-vendors">vendors</h2>' in out and "TC-NOT-001" not in out
 
 
 def test_cli_usage_errors_exit_2(workspace: Workspace) -> None:

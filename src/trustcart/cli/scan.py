@@ -14,6 +14,7 @@ import typer
 from trustcart.cli._common import OutputOption, err_console, open_workspace, print_table
 from trustcart.cli._common import write_output as _write
 from trustcart.compliance.finding import Severity
+from trustcart.errors import ValidationError
 
 
 class ScanFormat(StrEnum):
@@ -23,6 +24,7 @@ class ScanFormat(StrEnum):
     json = "json"
     sarif = "sarif"
     html = "html"
+    pdf = "pdf"
 
 
 class FailOn(StrEnum):
@@ -45,7 +47,11 @@ def scan(
     ctx: typer.Context,
     fmt: Annotated[
         ScanFormat,
-        typer.Option("--format", "-f", help="table for people, json/sarif for CI, html report."),
+        typer.Option(
+            "--format",
+            "-f",
+            help="table for people, json/sarif for CI, html/pdf report (with the score trend).",
+        ),
     ] = ScanFormat.table,
     output: OutputOption = None,
     fail_on: Annotated[
@@ -70,10 +76,12 @@ def scan(
     """Compliance scan: findings with rule and fix; exit 1 at or above --fail-on, 2 on errors."""
     from trustcart.cli.vendors import parse_day
     from trustcart.compliance import scan as run_scan
-    from trustcart.compliance import table_rows, to_html, to_json
+    from trustcart.compliance import scan_history, table_rows, to_html, to_json, to_pdf
     from trustcart.compliance.render import to_sarif_text
 
     day = parse_day(on)
+    if fmt is ScanFormat.pdf and output is None:
+        raise ValidationError("--format pdf writes a binary file: give it with --output report.pdf")
     with open_workspace(ctx) as ws:
         result = run_scan(ws, areas=area or None, on=day)
         if record:
@@ -81,12 +89,15 @@ def scan(
 
             snap = record_scan(ws.store, result, actor="cli")
             err_console.print(f"recorded scan {snap.id} (score {snap.score})")
+        history = scan_history(ws.store) if fmt in (ScanFormat.html, ScanFormat.pdf) else []
     if fmt is ScanFormat.json:
         _write(to_json(result), output)
     elif fmt is ScanFormat.sarif:
         _write(to_sarif_text(result), output)
     elif fmt is ScanFormat.html:
-        _write(to_html(result), output)
+        _write(to_html(result, history), output)
+    elif fmt is ScanFormat.pdf:
+        _write(to_pdf(result, history), output)
     else:
         if output is not None:
             err_console.print("--output is ignored with --format table")

@@ -33,7 +33,8 @@ from trustcart.compliance.registry import (
     register,
     select_checks,
 )
-from trustcart.compliance.render import SARIF_LEVEL, table_rows, to_html, to_json, to_sarif
+from trustcart.compliance.render import SARIF_LEVEL, table_rows, to_json, to_sarif
+from trustcart.compliance.report import ReportModel, to_html, to_pdf
 from trustcart.compliance.scanner import run_checks, scan, scan_datamap
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "Finding",
     "Issue",
     "RegisteredCheck",
+    "ReportModel",
     "ScanResult",
     "ScanSnapshot",
     "Severity",
@@ -64,5 +66,6 @@ __all__ = [
     "table_rows",
     "to_html",
     "to_json",
+    "to_pdf",
     "to_sarif",
 ]

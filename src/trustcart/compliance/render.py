@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from trustcart.compliance.finding import SEVERITIES, ScanResult, Severity
+from trustcart.compliance.finding import ScanResult, Severity
 from trustcart.compliance.registry import all_checks
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -94,28 +94,6 @@ def to_sarif(result: ScanResult, *, version: str = "0.1.0") -> dict[str, Any]:
 def to_sarif_text(result: ScanResult) -> str:
     """:func:`to_sarif` as indented JSON."""
     return orjson.dumps(to_sarif(result), option=orjson.OPT_INDENT_2).decode()
-
-
-def to_html(result: ScanResult) -> str:
-    """A standalone HTML report: counts and score, then findings by area and severity.
-
-    Rendered by Jinja2 with autoescaping on: messages quote data-map text, which is user input.
-    """
-    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
-    env = Environment(
-        loader=PackageLoader("trustcart.compliance", "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    by_area: dict[str, dict[str, list[Any]]] = {}
-    for f in result.findings:
-        by_area.setdefault(f.area, {s: [] for s in reversed(SEVERITIES)})[f.severity].append(f)
-    return env.get_template("report.html.j2").render(
-        result=result, by_area=dict(sorted(by_area.items()))
-    )
 
 
 def table_rows(result: ScanResult) -> list[tuple[str, str, str, str, str]]:

@@ -167,7 +167,7 @@ def run_demo(
 
             run_governance_step(ws, echo)
         with step("compliance scan"):
-            from trustcart.compliance import record_scan, scan, to_html
+            from trustcart.compliance import record_scan, scan, scan_history, to_html, to_pdf
             from trustcart.compliance.render import to_sarif_text
 
             found = scan(ws)
@@ -178,9 +178,12 @@ def run_demo(
             )
             for f in found.findings:
                 echo(f"    {f.severity.upper():<6} {f.object}: {f.message}")
-            (reports / "compliance.html").write_text(to_html(found))
+            history = scan_history(ws.store)
+            (reports / "compliance.html").write_text(to_html(found, history))
+            (reports / "compliance.pdf").write_bytes(to_pdf(found, history))
             (reports / "compliance.sarif").write_text(to_sarif_text(found))
             result.reports["compliance.html"] = reports / "compliance.html"
+            result.reports["compliance.pdf"] = reports / "compliance.pdf"
             result.reports["compliance.sarif"] = reports / "compliance.sarif"
         with step("report"):
             from trustcart.demo.report import write_report
