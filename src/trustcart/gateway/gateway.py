@@ -556,8 +556,8 @@ class Gateway:
         """Context keys read by the credit/offer guardrails only (segment and audience flags)."""
         if kind is DecisionKind.CREDIT:
             return self.vulnerable.context_keys
-        if kind is DecisionKind.OFFER:
-            keys = self.vulnerable.context_keys if self.offer_rules.high_pressure else frozenset()
+        if kind is DecisionKind.OFFER:  # segment flags are accepted (and ignored) for an
+            keys = self.vulnerable.context_keys  # offer that is not high-pressure
             aud = self.offer_rules.audience_key
             return keys | {aud} if aud else keys
         return frozenset()
