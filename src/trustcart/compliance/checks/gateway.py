@@ -94,7 +94,7 @@ def model_proxy_feature(ctx: CheckContext) -> Iterator[Issue]:
 def _blocked_counts(ctx: CheckContext) -> list[tuple[str, str, int]]:
     """``(kind, segment, decisions)`` blocked for a vulnerable segment, from the clear part of
     the decision log (one GROUP BY in the database)."""
-    from sqlalchemy import JSON, cast, func, select
+    from sqlalchemy import cast, func, select
     from sqlalchemy.dialects import postgresql
 
     from trustcart.store.tables import DecisionRow, table_of
@@ -104,7 +104,7 @@ def _blocked_counts(ctx: CheckContext) -> list[tuple[str, str, int]]:
     if ctx.store.dialect == "postgresql":
         segment: Any = cast(rows.c.output, postgresql.JSON)["blocked"]["segment"].astext
     else:
-        segment = func.json_extract(cast(rows.c.output, JSON), "$.blocked.segment")
+        segment = func.json_extract(rows.c.output, "$.blocked.segment")
     q = (
         select(rows.c.kind, segment.label("segment"), func.count().label("n"))
         .where(segment.is_not(None))
