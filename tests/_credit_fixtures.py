@@ -62,8 +62,11 @@ def financing_manifest() -> str:
             "fields": [
                 {"name": "customer_id", "data_categories": ["user.unique_id"], "identifying": True},
                 *(
-                    {"name": c, "data_categories": ["user.behavior.purchase_history"],
-                     "purposes": [PURPOSE]}
+                    {
+                        "name": c,
+                        "data_categories": ["user.behavior.purchase_history"],
+                        "purposes": [PURPOSE],
+                    }
                     for c in CREDIT_COLUMNS
                 ),  # fmt: skip
             ],

@@ -135,7 +135,9 @@ def test_a_proxy_registered_later_makes_the_credit_model_refuse_each_decision(
     with pytest.raises(CreditModelRefused) as exc:
         gw.decide("credit", "c-1", GOOD)
     assert [f["feature"] for f in exc.value.details["features"]] == ["returns_ratio"]
-    assert gw.store.log("decisions").head() == before  # refused: nothing logged, nothing silently dropped
+    assert (
+        gw.store.log("decisions").head() == before
+    )  # refused: nothing logged, nothing silently dropped
 
 
 # -- adverse action -------------------------------------------------------------------------------
@@ -321,9 +323,7 @@ def test_credit_approval_rates_and_limits_audit_by_group(
               "credit_limit", "--group", "fairness_group", "--min-group-size", "1",
               "--format", "json"],
     )  # fmt: skip
-    means = {
-        c["group"]["fairness_group"]: c["mean"] for c in json.loads(res.stdout)["groups"]
-    }
+    means = {c["group"]["fairness_group"]: c["mean"] for c in json.loads(res.stdout)["groups"]}
     assert means == pytest.approx(expected["limit"].mean().to_dict())
 
 
@@ -331,7 +331,9 @@ def test_credit_approval_rates_and_limits_audit_by_group(
 def test_http_credit_decisions_and_4xx_on_bad_input(
     workspace: Workspace, svc: ConsentService, trained: TrainedModel
 ) -> None:
-    headers = {"Authorization": f"Bearer {create_key(workspace.store, role='service', name='s')[0]}"}
+    headers = {
+        "Authorization": f"Bearer {create_key(workspace.store, role='service', name='s')[0]}"
+    }
     with TestClient(create_app(workspace), raise_server_exceptions=False) as c:
         r = c.post("/v1/decisions/credit", headers=headers, json={"subject": "c", "context": GOOD})
         assert r.status_code == 409 and "human-oversight approval" in r.json()["message"]
@@ -357,4 +359,7 @@ def test_http_credit_decisions_and_4xx_on_bad_input(
             assert set(r.json()) >= {"error", "message"}
         minor = post({"subject": "c-2", "context": {**GOOD, "is_minor": 1}})
         assert minor.status_code == 201 and minor.json()["output"]["status"] == "blocked"
-        assert c.post("/v1/decisions/credit", json={"subject": "c", "context": GOOD}).status_code == 401
+        assert (
+            c.post("/v1/decisions/credit", json={"subject": "c", "context": GOOD}).status_code
+            == 401
+        )
