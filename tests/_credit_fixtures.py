@@ -68,7 +68,7 @@ def financing_manifest() -> str:
                         "purposes": [PURPOSE],
                     }
                     for c in CREDIT_COLUMNS
-                ),  # fmt: skip
+                ),
             ],
         }
     )

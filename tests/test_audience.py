@@ -69,7 +69,7 @@ def test_segment_audit_matches_an_independent_computation(
 def test_audience_by_predicate_equals_audience_by_ids(
     population: tuple[pd.DataFrame, Path, list[str]],
 ) -> None:
-    df, path, ids = population
+    _df, path, ids = population
     by_ids = audit_audience(path, ["age_band", "region"], ids=ids, id_column="customer_id")
     by_where = audit_audience(
         path, ["age_band", "region"],
@@ -104,7 +104,7 @@ def test_fair_audience_passes_and_vulnerable_members_are_reported(
 def test_cli_table_and_json(
     population: tuple[pd.DataFrame, Path, list[str]], tmp_path: Path
 ) -> None:
-    df, path, ids = population
+    _df, path, ids = population
     ids_file = tmp_path / "audience.txt"
     ids_file.write_text("\n".join(ids) + "\n")
     assert read_ids(ids_file) == ids
