@@ -363,3 +363,22 @@ def test_http_credit_decisions_and_4xx_on_bad_input(
             c.post("/v1/decisions/credit", json={"subject": "c", "context": GOOD}).status_code
             == 401
         )
+
+
+def test_oversight_cli(workspace: Workspace, trained: TrainedModel) -> None:
+    name, version = trained.record.name, trained.record.version
+    w = ["-w", str(workspace.root)]
+    runner = CliRunner()
+    res = runner.invoke(cli, [*w, "oversight", "status", name, version])
+    assert res.exit_code == 1 and "no oversight decision" in res.stdout
+    create_user(workspace.store, username="lena", role="dpo", password="y" * 16)
+    load_aia(workspace, name)
+    res = runner.invoke(cli, [*w, "oversight", "approve", name, version, "--reviewer", "nobody"])
+    assert res.exit_code == 2 and "no active dashboard account" in " ".join(res.output.split())
+    res = runner.invoke(cli, [*w, "oversight", "approve", name, version, "--reviewer", "lena"])
+    assert res.exit_code == 0, res.output
+    assert "AI Act tier high" in " ".join(res.output.split())  # rich wraps long lines
+    res = runner.invoke(cli, [*w, "oversight", "status", name, version])
+    assert res.exit_code == 0 and "approved by lena (dpo)" in " ".join(res.stdout.split())
+    res = runner.invoke(cli, [*w, "oversight", "list", "--format", "json"])
+    assert [r["decision"] for r in json.loads(res.stdout)] == ["approved"]
