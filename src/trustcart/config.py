@@ -152,7 +152,7 @@ class Settings(BaseModel):
                     'must be a JSON object such as {"price": "pricing-lgbm"}'
                 ) from None
         if isinstance(value, dict):
-            kinds = ("recommend", "rank", "price", "offer")
+            kinds = ("recommend", "rank", "price", "offer", "credit")
             for kind, ref in value.items():
                 if kind not in kinds:
                     raise ValueError(f"{kind!r} is not a decision kind ({', '.join(kinds)})")
@@ -211,6 +211,30 @@ class Settings(BaseModel):
             "`trustcart monitor run` evaluates (docs/monitoring.md)."
         ),
     )
+
+    human_oversight_kinds: list[str] = Field(
+        default_factory=lambda: ["credit"],
+        max_length=5,
+        description=(
+            "Decision kinds whose model versions serve only after a person (dashboard account "
+            "with role dpo, ethics or reviewer) approved them (`trustcart oversight approve`); "
+            "default credit (EU AI Act Annex III 5(b), high-risk). Comma-separated in the "
+            "environment; empty to switch off."
+        ),
+    )
+
+    @field_validator("human_oversight_kinds", mode="before")
+    @classmethod
+    def _oversight_kinds(cls, value: Any) -> Any:
+        if isinstance(value, str):  # TRUSTCART_HUMAN_OVERSIGHT_KINDS=credit,price
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            kinds = ("recommend", "rank", "price", "offer", "credit")
+            for kind in value:
+                if kind not in kinds:
+                    raise ValueError(f"{kind!r} is not a decision kind ({', '.join(kinds)})")
+            return list(dict.fromkeys(value))
+        return value
 
     @field_validator("training_required", mode="before")
     @classmethod

@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from trustcart.cli import (
     aia,
+    audience,
     audit,
     catalog,
     consent,
@@ -29,6 +30,7 @@ from trustcart.cli import (
     ledger,
     models,
     monitor,
+    oversight,
     privacy,
     records,
     review,
@@ -131,6 +133,8 @@ app.add_typer(review.app, name="review")
 app.add_typer(governance.access_app, name="access")
 app.add_typer(governance.training_app, name="training")
 app.add_typer(ethics.app, name="ethics")
+app.add_typer(oversight.app, name="oversight")
+app.add_typer(audience.app, name="audience")
 app.add_typer(ethics.concerns_app, name="concerns")
 
 

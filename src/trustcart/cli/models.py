@@ -25,13 +25,15 @@ app = typer.Typer(
 @app.command()
 def train(
     ctx: typer.Context,
-    kind: Annotated[str, typer.Argument(help="Decision kind: price, offer, recommend or rank.")],
+    kind: Annotated[
+        str, typer.Argument(help="Decision kind: price, offer, credit, recommend or rank.")
+    ],
     data: Annotated[Path, typer.Option(help="Training data (.parquet or .csv).")],
     target: Annotated[
         str,
         typer.Option(
-            help="Column to learn: the price adjustment (price), 0/1 taken (offer), or the "
-            "item id (recommend, rank)."
+            help="Column to learn: the price adjustment (price), 0/1 taken (offer), 0/1 repaid "
+            "(credit), or the item id (recommend, rank)."
         ),
     ],
     features: Annotated[
@@ -91,7 +93,9 @@ def train(
     console.print(f"artefact {r.artefact}; training data sha256 {r.training_sha256}")
     for note in trained.notes:
         console.print(note)
-    audit = {"price": " --kind continuous --favourable lower", "offer": ""}.get(r.kind)
+    audit = {"price": " --kind continuous --favourable lower", "offer": "", "credit": ""}.get(
+        r.kind
+    )
     if audit is not None:
         err_console.print(
             f"next: audit the same file (`trustcart audit {data} --outcome {target} --group "

@@ -3,9 +3,16 @@
 Library first: :func:`audit` returns an :class:`AuditResult`; the ``trustcart audit`` command
 only parses options, calls it, renders and stores. Metric names and definitions follow
 ``fairlearn.metrics`` where fairlearn has them; the arithmetic runs in DuckDB, PostgreSQL or Spark
-through Ibis, so only per-group aggregates reach Python.
+through Ibis, so only per-group aggregates reach Python. :func:`audit_audience` audits who a
+campaign audience includes and excludes by group (four-fifths rule) with the same engine.
 """
 
+from trustcart.fairness.audience import (
+    AudienceAudit,
+    AudienceGroup,
+    audit_audience,
+    read_ids,
+)
 from trustcart.fairness.competition import (
     CompetitionReport,
     GroupAsymmetry,
@@ -38,6 +45,8 @@ __all__ = [
     "DEFAULT_MIN_GROUP_SIZE",
     "FOUR_FIFTHS_RULE",
     "KINDS",
+    "AudienceAudit",
+    "AudienceGroup",
     "AuditResult",
     "Cell",
     "CompetitionReport",
@@ -54,6 +63,7 @@ __all__ = [
     "Thresholds",
     "adjust_prices",
     "audit",
+    "audit_audience",
     "competition_signals",
     "detect_proxies",
     "fair_classifier",
@@ -63,6 +73,7 @@ __all__ = [
     "open_source",
     "open_spark",
     "price_targets",
+    "read_ids",
     "register_proxies",
     "reweigh",
     "weighted_audit",

@@ -11,7 +11,10 @@ the gateway's guardrails used, from the request context, e.g. a neighbourhood ba
 ``created_at``, ``month``
 (``YYYY-MM``), ``answered_by``, ``currency``, ``price``, ``list_price``, ``proposed_price``,
 ``model_adjustment``, ``price_ratio`` (price / list price), ``offered`` (offer decisions: 1 if
-an offer was made, else 0) and ``score``.
+an offer was made, else 0) and ``score``; for credit decisions ``approved`` (1 approved, 0
+declined, NULL when blocked or not assessed — so approval-rate audits count assessed requests
+only) and ``credit_limit``; ``blocked_segment`` (the vulnerable segment a credit or
+high-pressure offer decision was blocked for, else NULL).
 
 Where it runs: on PostgreSQL the JSON fields are extracted by a SQL view and the audit
 aggregates in PostgreSQL (Ibis). On the embedded SQLite default, SQLite lacks the statistics
@@ -35,7 +38,7 @@ from trustcart.store import Store
 from trustcart.store.tables import DecisionRow, table_of
 
 SOURCE_NAME = "decisions"
-KINDS = ("price", "offer", "recommend", "rank")
+KINDS = ("price", "offer", "recommend", "rank", "credit")
 _BATCH = 50_000
 
 _FLOATS = ("price", "list_price", "proposed_price", "model_adjustment", "score")
@@ -54,6 +57,9 @@ _SCHEMA = pa.schema(
         *((f, pa.float64()) for f in _FLOATS),
         ("price_ratio", pa.float64()),
         ("offered", pa.int64()),
+        ("approved", pa.int64()),
+        ("credit_limit", pa.float64()),
+        ("blocked_segment", pa.string()),
     ]
 )
 
@@ -110,6 +116,11 @@ def _pg_sql(kind: str | None, since: datetime | None = None, until: datetime | N
         case((rows.c.kind == "offer", case((o["offer"].astext.is_(None), 0), else_=1))).label(
             "offered"
         ),
+        case(
+            (o["approved"].astext == "true", 1), (o["approved"].astext == "false", 0), else_=None
+        ).label("approved"),
+        case((rows.c.kind == "credit", num("limit"))).label("credit_limit"),
+        o["blocked"]["segment"].astext.label("blocked_segment"),
     )
     if kind:
         q = q.where(rows.c.kind == kind)
@@ -138,6 +149,9 @@ def _sqlite_select(
         *(j(f).label(f) for f in _TEXTS),
         *(j(f).label(f) for f in _FLOATS),
         case((rows.c.kind == "offer", case((j("offer").is_(None), 0), else_=1))).label("offered"),
+        j("approved").label("approved"),
+        case((rows.c.kind == "credit", j("limit"))).label("credit_limit"),
+        j("blocked.segment").label("blocked_segment"),
     ).order_by(rows.c.seq)
     for cond in _in_period(rows, since, until):
         q = q.where(cond)
@@ -193,8 +207,12 @@ def _open_sqlite(
                     "created_at",
                     *_TEXTS,
                     "offered",
+                    "blocked_segment",
                 ):
                     cols[name].append(m[name])
+                cols["approved"].append(None if m["approved"] is None else int(m["approved"]))
+                limit = m["credit_limit"]
+                cols["credit_limit"].append(None if limit is None else float(limit))
                 cols["personalised"].append(bool(m["personalised"]))
                 for f in _FLOATS:
                     cols[f].append(None if m[f] is None else float(m[f]))

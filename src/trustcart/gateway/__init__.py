@@ -8,10 +8,23 @@ d.output["price"], d.features_dropped, d.disclosures
 gw.explanation(d.id)["text"]      # computed on first request, then cached
 gw.for_subject("c-42")             # their decisions, opened (access requests)
 gw.shred_subject("c-42")           # erasure: destroys their key (crypto-shredding)
+gw.decide("credit", "c-42", {"late_payments": 2, "is_minor": False}, list_price="120")
+    # -> output: status, approved, limit, adverse_action (principal reasons when declined)
 """
 
 from __future__ import annotations
 
+from trustcart.gateway.credit import (
+    AdverseReason,
+    CreditCharacteristic,
+    CreditHit,
+    CreditModelRefused,
+    CreditRules,
+    adverse_action_reasons,
+    credit_characteristics,
+    credit_protected_hit,
+    default_reasons,
+)
 from trustcart.gateway.decision import PERSONAL_FIELDS, Decision, Disclosure, DroppedFeature
 from trustcart.gateway.disclosure import PERSONALISED_PRICE, price_disclosures
 from trustcart.gateway.gateway import DecisionRequest, Gateway, resolve_feature
@@ -39,6 +52,7 @@ from trustcart.gateway.plugin import (
     FeatureType,
     ItemExplainableModel,
 )
+from trustcart.gateway.policy import POLICY_FILE, GatewayPolicy, load_policy, parse_policy
 from trustcart.gateway.protected import ProtectedHit, protected_characteristics, protected_hit
 from trustcart.gateway.proxies import Proxy, list_proxies, register_proxy
 from trustcart.gateway.registry import (
@@ -48,6 +62,11 @@ from trustcart.gateway.registry import (
     get_model,
     list_models,
     record_model,
+)
+from trustcart.gateway.vulnerable import (
+    VulnerableSegment,
+    VulnerableSegments,
+    default_segments,
 )
 from trustcart.store.copies import CopyCheck
 
@@ -59,8 +78,14 @@ __all__ = [
     "MAX_TEXT",
     "PERSONALISED_PRICE",
     "PERSONAL_FIELDS",
+    "POLICY_FILE",
+    "AdverseReason",
     "Clearance",
     "CopyCheck",
+    "CreditCharacteristic",
+    "CreditHit",
+    "CreditModelRefused",
+    "CreditRules",
     "Decision",
     "DecisionKind",
     "DecisionLog",
@@ -72,6 +97,7 @@ __all__ = [
     "FeatureSpec",
     "FeatureType",
     "Gateway",
+    "GatewayPolicy",
     "GuardrailAction",
     "ItemExplainableModel",
     "ModelRecord",
@@ -80,12 +106,21 @@ __all__ = [
     "PriceGuardrails",
     "ProtectedHit",
     "Proxy",
+    "VulnerableSegment",
+    "VulnerableSegments",
+    "adverse_action_reasons",
     "check_value",
     "clearance",
+    "credit_characteristics",
+    "credit_protected_hit",
+    "default_reasons",
+    "default_segments",
     "get_model",
     "list_models",
     "list_proxies",
+    "load_policy",
     "open_record",
+    "parse_policy",
     "price_disclosures",
     "protected_characteristics",
     "protected_hit",

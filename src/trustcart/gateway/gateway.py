@@ -36,6 +36,12 @@ from trustcart.explain import (
     score_sentence,
     top_reasons,
 )
+from trustcart.gateway.credit import (
+    CreditModelRefused,
+    CreditRules,
+    adverse_action_reasons,
+    check_feature_list,
+)
 from trustcart.gateway.decision import Decision, Disclosure, DroppedFeature, personal_part
 from trustcart.gateway.disclosure import price_disclosures
 from trustcart.gateway.guardrails import (
@@ -61,10 +67,13 @@ from trustcart.gateway.plugin import (
     FeatureType,
     ItemExplainableModel,
 )
+from trustcart.gateway.policy import load_policy
 from trustcart.gateway.protected import protected_hit
 from trustcart.gateway.proxies import ADMIN_LOG, Proxy, list_proxies, register_proxy
 from trustcart.gateway.registry import record_model
+from trustcart.gateway.vulnerable import VulnerableSegment, VulnerableSegments, flag
 from trustcart.governance.ethics import ensure_ethics_approval
+from trustcart.governance.oversight import ensure_oversight
 from trustcart.ids import new_id
 from trustcart.privacy import ShredReport
 from trustcart.rules import Jurisdiction
@@ -224,6 +233,8 @@ class Gateway:
         price_guardrails: PriceGuardrails | None = None,
         offer_rules: OfferRules | None = None,
         offer_guardrail: OfferGuardrail | None = None,
+        credit_rules: CreditRules | None = None,
+        vulnerable_segments: VulnerableSegments | None = None,
         commit: CommitMode = "group",
         max_wait_ms: float = 0.0,
         max_staleness: float = 1.0,
@@ -232,8 +243,13 @@ class Gateway:
         self.store = ws.store
         self.consent = consent or ConsentService(ws)
         self.price_guardrails = price_guardrails or PriceGuardrails()
-        self.offer_rules = offer_rules or OfferRules()
-        self.offer_guardrail = offer_guardrail or OfferGuardrail()
+        # credit, audiences and vulnerable segments: the workspace's guardrails.yaml (or
+        # the shipped defaults); rules passed in code win over the file
+        policy = load_policy(ws.root)
+        self.offer_rules = offer_rules or policy.offer_rules or OfferRules()
+        self.offer_guardrail = offer_guardrail or policy.offer_guardrail or OfferGuardrail()
+        self.credit_rules = credit_rules or policy.credit
+        self.vulnerable = vulnerable_segments or policy.segments
         self.log = DecisionLog(ws.store, mode=commit, max_wait_ms=max_wait_ms)
         self.keys = subject_keys(ws.store, self.consent.pseudonyms, max_staleness=max_staleness)
         self.max_staleness = max_staleness
@@ -277,6 +293,10 @@ class Gateway:
         names = [f.spec.name for f in feats]
         if len(set(names)) != len(names):
             raise ValidationError(f"model {model.name!r} declares a feature twice")
+        if k is DecisionKind.CREDIT:
+            self._check_credit_model(model, feats)
+        if serve:  # 409 unless a person approved this version (human_oversight_kinds)
+            ensure_oversight(self.ws, k.value, model.name, ver)
         sha = training_sha256 or getattr(model, "training_sha256", None)
         record_model(
             self.store,
@@ -300,6 +320,19 @@ class Gateway:
             self._models[k] = reg
             self._unavailable.pop(k, None)
         self._versions[(model.name, ver)] = reg
+
+    def _check_credit_model(self, model: DecisionModel, feats: Sequence[_Feature]) -> None:
+        """A credit model must declare no ECOA / Reg B characteristic nor proxy (it refuses
+        to serve, :class:`CreditModelRefused`) and must give attributions: a declined shopper
+        is owed the principal reasons (adverse action)."""
+        check_feature_list(
+            model.name, [(f.spec.name, f.categories) for f in feats], list_proxies(self.store)
+        )
+        if not isinstance(model, ExplainableModel):
+            raise ValidationError(
+                f"credit model {model.name!r} gives no feature attributions (explain()): a "
+                "declined shopper must be told the principal reasons, derived from them"
+            )
 
     def _load_registered(self, name: str, version: str) -> DecisionModel | None:
         """The default version loader: a version trained in this workspace, from its artefact."""
@@ -415,10 +448,21 @@ class Gateway:
             self.reload()
         j = self.consent.jurisdiction(req.jurisdiction)
         group_key = self._group_key(kind)
+        guard_keys = self._guard_keys(kind)
+        guard: dict[str, Any] = {}
+        if guard_keys:  # segment / audience flags: read by guardrails, never given to the model
+            guard = {k: req.context[k] for k in guard_keys & req.context.keys()}
+            req = replace(req, context={k: v for k, v in req.context.items() if k not in guard})
         context, group = self._check_context(reg, req.context, group_key)
         list_price = _price(req.list_price) if kind is DecisionKind.PRICE else None
+        if kind is DecisionKind.CREDIT:
+            list_price = None if req.list_price is None else _price(req.list_price)
+            self._refuse_credit_inputs(reg, j)
+        blocked = self._vulnerable_hit(kind, guard)
 
         used, dropped, missing, evidence, inputs = self._gate(reg, j, req.subject, context)
+        if blocked is not None:  # the model is not called: keep nothing it would have seen
+            used, inputs = [], {}
         personal_used = any(
             f.spec.purpose is not None for f in reg.features if f.spec.name in inputs
         )
@@ -437,7 +481,13 @@ class Gateway:
                 reg, inputs, list_price, req.currency, group, fallback_reason is None, j
             )
         elif kind is DecisionKind.OFFER:
-            output, actions = self._offer(reg, inputs, group, fallback_reason is None)
+            output, actions = self._offer(
+                reg, inputs, group, fallback_reason is None, guard, blocked
+            )
+        elif kind is DecisionKind.CREDIT:
+            output, actions = self._credit(
+                reg, inputs, list_price, req.currency, fallback_reason is None, blocked
+            )
         else:
             output, actions = self._items(reg, kind, inputs, req, fallback_reason is None)
         evidence = list(dict.fromkeys(evidence))
@@ -453,7 +503,7 @@ class Gateway:
             jurisdiction=j.code,
             model=reg.name,
             model_version=reg.version,
-            personalised=fallback_reason is None and personal_used,
+            personalised=fallback_reason is None and personal_used and blocked is None,
             output=output,
             features_used=used,
             inputs=inputs,
@@ -500,7 +550,129 @@ class Gateway:
             return self.price_guardrails.group_key
         if kind is DecisionKind.OFFER:
             return self.offer_guardrail.group_key
+        if kind is DecisionKind.CREDIT:
+            return self.credit_rules.group_key
         return None
+
+    # -- credit, audiences, vulnerable segments (issue 13) ------------------------------------
+    def _guard_keys(self, kind: DecisionKind) -> frozenset[str]:
+        """Context keys read by the credit/offer guardrails only (segment and audience flags)."""
+        if kind is DecisionKind.CREDIT:
+            return self.vulnerable.context_keys
+        if kind is DecisionKind.OFFER:  # segment flags are accepted (and ignored) for an
+            keys = self.vulnerable.context_keys  # offer that is not high-pressure
+            aud = self.offer_rules.audience_key
+            return keys | {aud} if aud else keys
+        return frozenset()
+
+    def _vulnerable_hit(
+        self, kind: DecisionKind, guard: Mapping[str, Any]
+    ) -> VulnerableSegment | None:
+        if kind is DecisionKind.CREDIT:
+            return self.vulnerable.hit("credit", guard)
+        if kind is DecisionKind.OFFER and self.offer_rules.high_pressure:
+            return self.vulnerable.hit("high_pressure_offer", guard)
+        return None
+
+    def _refuse_credit_inputs(self, reg: _Registered, j: Jurisdiction) -> None:
+        """For credit a protected input or proxy is not dropped: the decision is refused
+        (e.g. a proxy registered after the model, or a category sensitive in ``j``)."""
+        hits = [g for g in self._static_gates(reg, j) if g is not None]
+        if hits:
+            raise CreditModelRefused(
+                f"credit model {reg.name!r} version {reg.version!r} refuses to serve in "
+                f"{j.code}: it would get protected input(s) "
+                + "; ".join(f"{h.feature} ({h.reason})" for h in hits)
+                + ". Retrain without them and register the new version",
+                details={
+                    "model": reg.name,
+                    "version": reg.version,
+                    "features": [h.to_dict() for h in hits],
+                },
+            )
+
+    @staticmethod
+    def _blocked_action(seg: VulnerableSegment, before: str, after: str) -> GuardrailAction:
+        return GuardrailAction(
+            "vulnerable_segment",
+            before,
+            after,
+            f"segment {seg.key} ({seg.label}) is protected from this decision ({seg.citation})",
+        )
+
+    def _credit(
+        self,
+        reg: _Registered,
+        inputs: dict[str, Any],
+        amount: Decimal | None,
+        currency: str,
+        personalise: bool,
+        blocked: VulnerableSegment | None,
+    ) -> tuple[dict[str, Any], list[GuardrailAction]]:
+        """Eligibility and limit from the repayment score; declined → the principal reasons
+        (largest negative attributions, mapped to statements) in the output itself."""
+        rules = self.credit_rules
+        base: dict[str, Any] = {
+            "currency": currency,
+            "amount": None if amount is None else str(amount),
+        }
+        if blocked is not None:
+            out = {
+                **base,
+                "status": "blocked",
+                "approved": None,
+                "limit": None,
+                "score": None,
+                "answered_by": "guardrail:vulnerable_segment",
+                "blocked": blocked.to_dict(),
+                "adverse_action": [],
+            }
+            return out, [self._blocked_action(blocked, "credit assessment", "no credit offered")]
+        if not personalise:
+            out = {
+                **base,
+                "status": "not_assessed",
+                "approved": None,
+                "limit": None,
+                "score": None,
+                "answered_by": "fallback:not_assessed",
+                "adverse_action": [],
+            }
+            return out, []
+        score = _number(_call(reg, inputs), reg, "repayment score")
+        approved, limit, why = rules.decide(score, amount)
+        reasons: list[dict[str, Any]] = []
+        if not approved:
+            reasons = self._adverse_action(reg, inputs, why)
+        out = {
+            **base,
+            "status": "approved" if approved else "declined",
+            "approved": approved,
+            "limit": str(money(limit)),
+            "score": score,
+            "answered_by": "model",
+            "adverse_action": reasons,
+        }
+        return out, []
+
+    def _adverse_action(
+        self, reg: _Registered, inputs: Mapping[str, Any], why: str | None
+    ) -> list[dict[str, Any]]:
+        """The statements a declined shopper is given (same function as the explanation)."""
+        rules = self.credit_rules
+        model = reg.model
+        assert isinstance(model, ExplainableModel)  # checked when registered
+        att = model.explain(inputs)
+        labels = {f.spec.name: f.label for f in reg.features}
+        out = [
+            r.to_dict()
+            for r in adverse_action_reasons(
+                att, reasons=rules.reason_table(), labels=labels, k=rules.max_reasons
+            )
+        ]
+        if why is not None and why.startswith("amount"):
+            out.insert(0, {"feature": "amount", "effect": None, "text": f"The {why}"})
+        return out
 
     def _static_gates(self, reg: _Registered, j: Jurisdiction) -> tuple[DroppedFeature | None, ...]:
         """Protected-attribute and proxy drops: fixed per model and jurisdiction, so cached."""
@@ -603,11 +775,44 @@ class Gateway:
         )
 
     def _offer(
-        self, reg: _Registered, inputs: dict[str, Any], group: str | None, personalise: bool
+        self,
+        reg: _Registered,
+        inputs: dict[str, Any],
+        group: str | None,
+        personalise: bool,
+        guard: Mapping[str, Any] | None = None,
+        blocked: VulnerableSegment | None = None,
     ) -> tuple[dict[str, Any], list[GuardrailAction]]:
         rules = self.offer_rules
+        if blocked is not None:  # a high-pressure offer is never made to a vulnerable person
+            blocked_out: dict[str, Any] = {
+                "offer": None,
+                "score": None,
+                "answered_by": "guardrail:vulnerable_segment",
+                "blocked": blocked.to_dict(),
+            }
+            return blocked_out, [self._blocked_action(blocked, rules.offer, "no offer")]
         if not personalise:
             return {"offer": rules.default, "score": None, "answered_by": "fallback:default"}, []
+        aud = rules.audience_key
+        outside = (
+            aud is not None
+            and (guard or {}).get(aud) is not None
+            and not flag(aud, (guard or {})[aud])
+        )
+        if outside:  # not in the campaign audience: no offer, unless its group is left behind
+            made, action = self.offer_guardrail.apply(group, False)
+            if action is not None:
+                action = replace(
+                    action, reason=action.reason + "; the audience's exclusion was overridden"
+                )
+            out: dict[str, Any] = {
+                "offer": rules.offer if made else None,
+                "score": None,
+                "answered_by": "audience",
+                "in_audience": False,
+            }
+            return out, [action] if action else []
         score = _number(_call(reg, inputs), reg, "offer score")
         made, action = self.offer_guardrail.apply(group, score >= rules.threshold)
         out = {"offer": rules.offer if made else None, "score": score, "answered_by": "model"}
@@ -764,6 +969,8 @@ class Gateway:
         }
         if rec["kind"] in (DecisionKind.RECOMMEND, DecisionKind.RANK):
             return self._explain_items(rec, out)
+        if rec["kind"] == DecisionKind.CREDIT:
+            return self._explain_credit(rec, out)
         if rec.get("fallback_reason"):
             answer = {
                 "price": "the list price",
@@ -797,6 +1004,44 @@ class Gateway:
         else:
             text = "; ".join(out["reasons"])
         out["text"] = text
+        return out
+
+    def _explain_credit(self, rec: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
+        """Credit: the outcome, the limit and — when declined — the principal reasons as
+        stated to the shopper (recomputed from the logged inputs: the same statements the
+        decision's output carries)."""
+        o = rec["output"]
+        out["adverse_action"] = o.get("adverse_action") or []
+        if o.get("status") == "blocked":
+            b = o.get("blocked") or {}
+            out["method"] = "none"
+            out["text"] = (
+                f"no financing offered: {b.get('label', 'a protected segment')} is protected "
+                f"from credit decisions ({b.get('citation', '')}); no model assessed you"
+            )
+            return out
+        if rec.get("fallback_reason"):
+            out["method"] = "none"
+            out["text"] = f"financing not assessed: {rec['fallback_reason']}"
+            return out
+        reg = self._version_of(rec)
+        model = reg.model
+        if not isinstance(model, ExplainableModel):
+            out["method"] = "none"
+            out["text"] = f"{reg.name} does not provide feature attributions"
+            return out
+        att = model.explain(rec["inputs"])
+        labels = {f.spec.name: f.label for f in reg.features}
+        out["method"] = att.method
+        out["attribution"] = att.to_dict()
+        out["reasons"] = top_reasons(att, labels=labels, values=rec["inputs"])
+        if o.get("approved"):
+            out["text"] = f"financing approved up to {o['limit']} {o['currency']}"
+        else:
+            stated = [r["text"] for r in out["adverse_action"]]
+            out["text"] = "financing declined; principal reasons: " + (
+                "; ".join(stated) if stated else "none stated by the model"
+            )
         return out
 
     def _version_of(self, rec: dict[str, Any]) -> _Registered:

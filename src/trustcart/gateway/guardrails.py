@@ -143,8 +143,19 @@ class OfferGuardrail:
 @dataclass(frozen=True)
 class OfferRules:
     """Which offer the ``offer`` kind makes: ``offer`` when the score reaches ``threshold``;
-    ``default`` (possibly none) when personalisation is not allowed."""
+    ``default`` (possibly none) when personalisation is not allowed.
+
+    ``high_pressure`` marks the offer as high-pressure (countdowns, "last chance" credit-like
+    deals): people in a vulnerable segment never get it (EU AI Act Art. 5(1)(b)).
+    ``audience_key`` names a context flag saying whether the subject is in the campaign's
+    audience: a subject outside it gets no offer from the model, but the offer-disparity
+    guardrail above still overrides an exclusion that would leave their group below
+    ``min_rate_ratio`` × the best group's offer rate — so no group is excluded beyond the
+    configured disparity at decision time.
+    """
 
     offer: str = "voucher"
     threshold: float = 0.5
     default: str | None = None
+    high_pressure: bool = False
+    audience_key: str | None = None

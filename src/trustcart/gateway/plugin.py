@@ -22,6 +22,7 @@ class DecisionKind(StrEnum):
     RANK = "rank"  # the given candidates reordered (fallback: popularity / given order)
     PRICE = "price"  # a price adjustment, a fraction of list price (fallback: list price)
     OFFER = "offer"  # an acceptance score in [0, 1] (fallback: the default offer)
+    CREDIT = "credit"  # checkout financing: a repayment score in [0, 1] -> eligibility + limit
 
 
 #: What a feature's value is. The gateway checks it before the model sees it, so a request can

@@ -8,6 +8,7 @@ grant_status(store, policy=AccessPolicy.of(settings))        # due, overdue, unu
 record_training(store, "alice@shop.example", "privacy_law", date(2026, 3, 1))
 training_gaps(store, required=["privacy_law", "ethical_ai"])  # who lacks which course
 review_model(store, "pricing", "4", decision="approved", reviewer="Ethics committee")
+approve_model(store, "credit-logit", "3f2a…", reviewer="lena")  # human oversight (credit)
 ConcernBox.of(ws).raise_concern("…")  -> RaisedConcern(id, token)   # anonymous, sealed
 """
 
@@ -45,6 +46,15 @@ from trustcart.governance.keys import (
     create_key,
     list_keys,
     revoke_key,
+)
+from trustcart.governance.oversight import (
+    OVERSIGHT_ROLES,
+    HumanOversightRequired,
+    OversightRecord,
+    approve_model,
+    ensure_oversight,
+    latest_oversight,
+    oversight_records,
 )
 from trustcart.governance.reviews import (
     AccessPolicy,
@@ -109,6 +119,7 @@ __all__ = [
     "MAX_AGE",
     "MAX_FAILED_LOGINS",
     "MIN_PASSWORD",
+    "OVERSIGHT_ROLES",
     "PERSONAL_DATA_SCOPES",
     "ROLE_PURPOSES",
     "ROLE_SCOPES",
@@ -121,8 +132,10 @@ __all__ = [
     "EthicsApprovalRequired",
     "EthicsReview",
     "GrantStatus",
+    "HumanOversightRequired",
     "KeyInfo",
     "Message",
+    "OversightRecord",
     "Principal",
     "RaisedConcern",
     "ReviewRecord",
@@ -134,6 +147,7 @@ __all__ = [
     "UserInfo",
     "access_entries",
     "access_reviews",
+    "approve_model",
     "authenticate",
     "authenticate_password",
     "check_password",
@@ -144,13 +158,16 @@ __all__ = [
     "disable_user",
     "end_session",
     "ensure_ethics_approval",
+    "ensure_oversight",
     "ethics_reviews",
     "get_user",
     "grant_status",
     "last_access",
+    "latest_oversight",
     "latest_review",
     "list_keys",
     "list_users",
+    "oversight_records",
     "parse_role",
     "personal_scopes",
     "principal_of",

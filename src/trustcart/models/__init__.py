@@ -21,6 +21,12 @@ from trustcart.models.artefacts import (
     save_artefact,
     to_document,
 )
+from trustcart.models.credit import (
+    CREDIT_COLUMNS,
+    LogisticCredit,
+    synthetic_credit_frame,
+    train_credit,
+)
 from trustcart.models.offer import LogisticOffer, sigmoid, train_offer
 from trustcart.models.pricing import LightGBMPricing, train_pricing
 from trustcart.models.recommenders import CooccurrenceRecommender, PopularityRecommender
@@ -29,9 +35,11 @@ from trustcart.models.training import TrainedModel, file_sha256, read_frame, tra
 
 __all__ = [
     "ARTEFACT_FORMAT",
+    "CREDIT_COLUMNS",
     "MODELS_DIR",
     "CooccurrenceRecommender",
     "LightGBMPricing",
+    "LogisticCredit",
     "LogisticOffer",
     "PopularityRecommender",
     "ServingChoice",
@@ -45,7 +53,9 @@ __all__ = [
     "serve_registered",
     "serving_plan",
     "sigmoid",
+    "synthetic_credit_frame",
     "to_document",
+    "train_credit",
     "train_model",
     "train_offer",
     "train_pricing",

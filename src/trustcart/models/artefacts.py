@@ -20,6 +20,7 @@ import orjson
 
 from trustcart.errors import Conflict, NotFound, ValidationError
 from trustcart.gateway import DecisionModel, FeatureSpec, ModelRecord
+from trustcart.models.credit import LogisticCredit
 from trustcart.models.offer import LogisticOffer
 from trustcart.models.pricing import LightGBMPricing
 from trustcart.models.recommenders import CooccurrenceRecommender, PopularityRecommender
@@ -48,9 +49,9 @@ def to_document(model: DecisionModel, kind: str) -> dict[str, Any]:
     body: dict[str, Any]
     if isinstance(model, LightGBMPricing):
         body = {"type": "lightgbm-pricing", "booster": model.booster.model_to_string()}
-    elif isinstance(model, LogisticOffer):
+    elif isinstance(model, LogisticOffer):  # LogisticCredit is one, with its own type
         body = {
-            "type": "logistic-offer",
+            "type": "logistic-credit" if isinstance(model, LogisticCredit) else "logistic-offer",
             "coef": model.coef,
             "intercept": model.intercept,
             "baseline": model.baseline,
@@ -89,8 +90,9 @@ def from_document(doc: dict[str, Any]) -> DecisionModel:
     if kind == "lightgbm-pricing":
         booster = lgb.Booster(model_str=doc["booster"])
         return LightGBMPricing(booster, features, name=name, version=version, training_sha256=sha)
-    if kind == "logistic-offer":
-        return LogisticOffer(
+    if kind in ("logistic-offer", "logistic-credit"):
+        cls = LogisticCredit if kind == "logistic-credit" else LogisticOffer
+        return cls(
             doc["coef"],
             doc["intercept"],
             doc["baseline"],

@@ -38,8 +38,10 @@ from trustcart.gateway import (
     protected_hit,
     record_model,
 )
+from trustcart.gateway.credit import check_feature_list
 from trustcart.gateway.gateway import resolve_feature
 from trustcart.models.artefacts import check_model_name, save_artefact
+from trustcart.models.credit import LogisticCredit, train_credit
 from trustcart.models.offer import LogisticOffer, train_offer
 from trustcart.models.pricing import DEFAULT_PARAMS, LightGBMPricing, train_pricing
 from trustcart.models.recommenders import CooccurrenceRecommender
@@ -52,6 +54,7 @@ DEFAULT_NAMES = {
     DecisionKind.OFFER: "offer-logit",
     DecisionKind.RECOMMEND: "item-item",
     DecisionKind.RANK: "item-item",
+    DecisionKind.CREDIT: "credit-logit",
 }
 #: The recommenders' one input when none is declared: the person's recent purchases.
 DEFAULT_ITEMS_FEATURE = "recent_items=user.behavior.purchase_history"
@@ -250,7 +253,9 @@ def train_model(
     """Train a reference model for ``kind`` on ``data``, save it, register it.
 
     ``price``: LightGBM regression of ``target`` (the price adjustment as a fraction of list
-    price). ``offer``: logistic regression of the 0/1 ``target``. ``recommend``/``rank``:
+    price). ``offer``: logistic regression of the 0/1 ``target``. ``credit``: logistic
+    regression of the 0/1 repayment ``target`` (ECOA / Reg B characteristics refused).
+    ``recommend``/``rank``:
     item-item co-occurrence from rows of (``basket``, ``target`` = item id), with popularity as
     the non-personalised fallback. ``features`` are ``NAME[=REF+REF]`` declarations (default:
     every other column, each found by name in the data map); ``purpose`` is the data-map
@@ -309,9 +314,13 @@ def train_model(
         if (df[weight].to_numpy(dtype=np.float64) < 0).any():
             raise ValidationError(f"the weight column {weight!r} has negative values")
     _refuse_protected(ws, consent, specs)
+    if k is DecisionKind.CREDIT:  # ECOA / Reg B: refused before a model learns from it
+        check_feature_list(
+            model_name, [(s.name, cats) for s, cats in specs], list_proxies(ws.store)
+        )
     feats = [s for s, _ in specs]
 
-    model: LightGBMPricing | LogisticOffer | CooccurrenceRecommender
+    model: LightGBMPricing | LogisticOffer | LogisticCredit | CooccurrenceRecommender
     params: dict[str, Any]
     if k is DecisionKind.PRICE:
         _columns(df, names)
@@ -319,13 +328,13 @@ def train_model(
         df = df[df[target].notna()]
         params = {"rounds": rounds, **DEFAULT_PARAMS, **({"weight": weight} if weight else {})}
         libs = {"lightgbm": _pkg_version("lightgbm")}
-    elif k is DecisionKind.OFFER:
+    elif k in (DecisionKind.OFFER, DecisionKind.CREDIT):
         _columns(df, names)
         _numeric(df, [*names, target], complete=True)
         labels = set(pd.unique(df[target].astype(float)))
         if not labels <= {0.0, 1.0} or len(labels) < 2:
             raise ValidationError(
-                f"the offer target {target!r} must be 0/1 with both values present "
+                f"the {k.value} target {target!r} must be 0/1 with both values present "
                 f"(found {sorted(labels)[:5]})"
             )
         params = {"C": 1.0, **({"weight": weight} if weight else {})}
@@ -354,6 +363,13 @@ def train_model(
         )
     elif k is DecisionKind.OFFER:
         model = train_offer(df, feats, target=target, name=model_name, version=ver, weight=weight)
+    elif k is DecisionKind.CREDIT:
+        model = train_credit(df, feats, target=target, name=model_name, version=ver)
+        notes.append(
+            "credit scoring is high-risk (EU AI Act Annex III 5(b)): its AIA must list the use "
+            "case 'creditworthiness', and it serves only after a person approves this version: "
+            f"`trustcart oversight approve {model_name} {ver} --reviewer USERNAME`"
+        )
     else:
         baskets = df.groupby(basket, sort=False)[target].agg(lambda s: [str(i) for i in s])
         model = CooccurrenceRecommender.fit(

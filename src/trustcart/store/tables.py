@@ -600,6 +600,27 @@ class ReviewCaseRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class ModelOversightRow(Base):
+    """A human's decision that a model version may (or may not) serve — the human oversight
+    required for high-risk kinds such as ``credit`` (EU AI Act Annex III 5(b)); the newest
+    decision for a model version counts. ``screening`` is the AIA's AI Act screening (JSON)."""
+
+    __tablename__ = "model_oversight"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(16))  # approved | rejected
+    reviewer: Mapped[str] = mapped_column(String(64))  # dashboard username
+    role: Mapped[str] = mapped_column(String(32))
+    notes: Mapped[str] = mapped_column(Text)
+    aia: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    aia_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    screening: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_model_oversight_model_version", "model", "version"),)
+
+
 def table_of(model: type[Base]) -> Table:
     """The Core ``Table`` of a model, typed (``__table__`` is typed as a generic FromClause)."""
     return cast(Table, model.__table__)

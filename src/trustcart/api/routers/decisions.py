@@ -84,7 +84,7 @@ class DecisionIn(BaseModel):
 class DecisionBatchItem(DecisionIn):
     """One decision of a batch: its kind plus the fields of a single decision."""
 
-    kind: str = Field(max_length=32, description="recommend, rank, price or offer")
+    kind: str = Field(max_length=32, description="recommend, rank, price, offer or credit")
 
 
 class DecisionBatchIn(BaseModel):

@@ -82,3 +82,34 @@ def aia_not_approved(ctx: CheckContext) -> Iterator[Issue]:
             ),
             key="approval",
         )
+
+
+@check(
+    "TC-AIA-003",
+    area="aia",
+    title="Credit model not screened as high-risk in its AIA",
+    severity="high",
+    rule="EU AI Act Annex III 5(b)",
+    fix="List the use case `creditworthiness` in the model's AIA (it makes the model high-risk: "
+    "risk management, human oversight, logging), reload the records, and have a person approve "
+    "the version: `trustcart oversight approve MODEL VERSION --reviewer USERNAME`.",
+)
+def credit_model_not_high_risk(ctx: CheckContext) -> Iterator[Issue]:
+    """A model registered for ``credit`` decisions whose AIA (if any) does not declare the
+    ``creditworthiness`` use case: its high-risk screening is missing."""
+    if ctx.store is None:
+        return
+    from trustcart.gateway import list_models
+
+    screened = {a.model for a in ctx.registry.aias if "creditworthiness" in a.use_cases}
+    seen: set[str] = set()
+    for m in list_models(ctx.store, kind="credit"):
+        if m.name in screened or m.name in seen:
+            continue
+        seen.add(m.name)
+        yield Issue(
+            f"model:{m.name}",
+            f"Credit model {m.name} has no AIA screening it as creditworthiness scoring "
+            "(high-risk).",
+            key=m.name,
+        )

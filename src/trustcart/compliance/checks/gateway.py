@@ -89,3 +89,52 @@ def model_proxy_feature(ctx: CheckContext) -> Iterator[Issue]:
                 f"proxy: {proxy.reason} (source: {proxy.source}).",
                 key=f"proxy/{name}",
             )
+
+
+def _blocked_counts(ctx: CheckContext) -> list[tuple[str, str, int]]:
+    """``(kind, segment, decisions)`` blocked for a vulnerable segment, from the clear part of
+    the decision log (one GROUP BY in the database)."""
+    from sqlalchemy import cast, func, select
+    from sqlalchemy.dialects import postgresql
+
+    from trustcart.store.tables import DecisionRow, table_of
+
+    assert ctx.store is not None
+    rows = table_of(DecisionRow)
+    if ctx.store.dialect == "postgresql":
+        segment: Any = cast(rows.c.output, postgresql.JSON)["blocked"]["segment"].astext
+    else:
+        segment = func.json_extract(rows.c.output, "$.blocked.segment")
+    q = (
+        select(rows.c.kind, segment.label("segment"), func.count().label("n"))
+        .where(segment.is_not(None))
+        .group_by(rows.c.kind, segment)
+        .order_by(rows.c.kind, segment)
+    )
+    with ctx.store.read() as conn:
+        return [(str(r.kind), str(r.segment), int(r.n)) for r in conn.execute(q)]
+
+
+@check(
+    "TC-GW-003",
+    area="gateway",
+    title="Credit or high-pressure offers requested for a vulnerable segment",
+    severity="medium",
+    rule="EU AI Act Art. 5(1)(b)",
+    fix="The gateway blocked these decisions; find why the shop asked for them (a campaign "
+    "audience or checkout flow reaching minors or people in financial distress) and exclude "
+    "the segment upstream: `trustcart audience audit POPULATION --group COL --vulnerable FLAG`.",
+)
+def vulnerable_segment_blocked(ctx: CheckContext) -> Iterator[Issue]:
+    """Decisions the gateway blocked because the person is in a configured vulnerable segment
+    (each is a request that should not have been made)."""
+    if ctx.store is None:
+        return
+    for kind, segment, n in _blocked_counts(ctx):
+        what = "credit decision(s)" if kind == "credit" else "high-pressure offer decision(s)"
+        yield Issue(
+            f"segment:{segment}",
+            f"{n} {what} were requested for people in the vulnerable segment '{segment}' and "
+            "blocked by the gateway.",
+            key=f"{kind}/{segment}",
+        )
