@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: demo test lint check install dev lock bench docs reference clean
+.PHONY: demo test lint check install dev lock bench docs reference gpp clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,19 @@ dev: $(VENV)/.installed-dev
 demo: $(VENV)/.installed
 	$(BIN)/trustcart demo
 
+# js/gpp: IAB's GPP library (bundled into the embed's gpp.js; the tests decode with it) and
+# esbuild, exactly as js/gpp/package-lock.json pins them.
+NPM_GPP := js/gpp/node_modules/.package-lock.json
+$(NPM_GPP): js/gpp/package.json js/gpp/package-lock.json
+	cd js/gpp && npm ci --no-audit --no-fund
+	@touch $@
+
+## make gpp: rebuild src/trustcart/web/static/gpp.js from js/gpp (entry.js + the locked library)
+gpp: $(NPM_GPP)
+	cd js/gpp && node build.mjs
+
 ## make test: install with dev extras and run the whole test suite
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev $(NPM_GPP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## make lint: ruff and mypy --strict on src/
@@ -73,4 +84,4 @@ reference: $(VENV)/.installed
 	$(BIN)/python scripts/gen_reference.py
 
 clean:
-	rm -rf $(VENV) trustcart-demo site .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) trustcart-demo site .pytest_cache .mypy_cache .ruff_cache js/gpp/node_modules

@@ -49,6 +49,15 @@ PLANTED = {
     ("undeclared_storage", "cookie:_adn_uid"),
     ("lifetime_exceeded", "cookie:_mtr_id"),
 }
+#: With ``?gpp=on`` the page opts in to IAB GPP (``data-gpp="on"``) and calls ``__gpp`` right after
+#: the embed tag, before anything could answer: the stub must queue these calls, not lose them.
+EARLY_GPP_CALLS = (
+    "window.__early = [];"
+    "__gpp('addEventListener', function (e, ok) {"
+    " __early.push(ok && e ? e.eventName + ':' + e.data : 'failed'); });"
+    "__gpp('getField', function (v, ok) { __early.push(ok ? 'getField:' + v : 'failed'); },"
+    " 'usnat.SaleOptOut');"
+)
 GTAG_STUB = (
     "window.__cm = []; window.dataLayer = [];"
     "function gtag(){ window.__cm.push(Array.prototype.slice.call(arguments)); }"
@@ -113,12 +122,15 @@ def _shop_app(site: Site) -> Starlette:
 
     def page(title: str, body: str, request: Request) -> HTMLResponse:
         j = request.query_params.get("j", "EU")
+        gpp = request.query_params.get("gpp") == "on"
+        opt_in = ' data-gpp="on"' if gpp else ""
+        early = f"<script>{EARLY_GPP_CALLS}</script>" if gpp else ""
         links = " ".join(
             f'<a href="/shop/{p}?j={j}">{p or "home"}</a>' for p in ("", "product", "about")
         )
         html = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>{title}</title><script>{GTAG_STUB}</script>
-<script src="{site.shop}/privacy/embed.js" data-jurisdiction="{j}"></script>
+<script src="{site.shop}/privacy/embed.js" data-jurisdiction="{j}"{opt_in}></script>{early}
 </head><body><h1>{title}</h1><nav>{links}</nav>
 <p><a href="/privacy/notice" data-trustcart-open>Privacy settings</a></p>
 {body}
@@ -185,9 +197,10 @@ def _serve(app: Any, host: str, port: int) -> uvicorn.Server:
 
 
 @contextmanager
-def running_site(ws: Workspace) -> Iterator[Site]:
-    """Load the fixture data map into ``ws`` and serve the shop and its third parties."""
-    dm = parse_manifest(shop_datamap_text(), filename="shop-site.yaml")
+def running_site(ws: Workspace, datamap_text: str | None = None) -> Iterator[Site]:
+    """Load the fixture data map (or ``datamap_text``) into ``ws`` and serve the shop and its
+    third parties."""
+    dm = parse_manifest(datamap_text or shop_datamap_text(), filename="shop-site.yaml")
     save_datamap(ws.store, dm)
     register_notice(ws.store, **datamap_notice(dm))
     addresses = {"shop": "127.0.0.1", "metricly": "127.0.0.2", "adnet": "127.0.0.3"}

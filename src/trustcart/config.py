@@ -139,6 +139,35 @@ class Settings(BaseModel):
         ),
     )
 
+    gpp_us_approach: Literal["national", "state"] = Field(
+        default="national",
+        description=(
+            'IAB GPP for US visitors (embed `data-gpp="on"`): the usnat section (national) or '
+            "the visitor's state section, usca/usva/usco (state)."
+        ),
+    )
+    gpp_mspa_covered_transaction: int = Field(
+        default=2,
+        ge=1,
+        le=2,
+        description=(
+            "GPP MspaCoveredTransaction: 1 = the shop signed the IAB MSPA and this is a covered "
+            "transaction, 2 = not (the default). Set it per your MSPA status."
+        ),
+    )
+    gpp_mspa_opt_out_option_mode: int = Field(
+        default=0,
+        ge=0,
+        le=2,
+        description="GPP MspaOptOutOptionMode: 0 not applicable (default), 1 yes, 2 no.",
+    )
+    gpp_mspa_service_provider_mode: int = Field(
+        default=0,
+        ge=0,
+        le=2,
+        description="GPP MspaServiceProviderMode: 0 not applicable (default), 1 yes, 2 no.",
+    )
+
     @field_validator("serve_models", mode="before")
     @classmethod
     def _serve_models(cls, value: Any) -> Any:

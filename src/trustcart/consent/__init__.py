@@ -10,6 +10,7 @@ svc.may_use("c-42", "personalization", ["user.behavior.purchase_history"], "EU")
 
 from __future__ import annotations
 
+from trustcart.consent.gpp import GppConfig, GppOptions, gpp_config
 from trustcart.consent.index import CONSENT_LOG, ConsentIndex
 from trustcart.consent.integrity import verify_consent_copies
 from trustcart.consent.model import (
@@ -50,6 +51,8 @@ __all__ = [
     "CopyCheck",
     "Decision",
     "Evidence",
+    "GppConfig",
+    "GppOptions",
     "Mechanism",
     "NoticeVersion",
     "Permission",
@@ -65,6 +68,7 @@ __all__ = [
     "encode_tc_string",
     "gdpr_applies",
     "get_notice",
+    "gpp_config",
     "list_notices",
     "proof_html",
     "register_notice",

@@ -31,6 +31,7 @@ from trustcart.api.routers.consent import get_consent
 from trustcart.api.schemas import ErrorBody
 from trustcart.clock import utcnow
 from trustcart.consent import ConsentService, Evidence, Mechanism, RecordedEvent, signals
+from trustcart.consent.gpp import GppConfig, GppOptions, gpp_config
 from trustcart.errors import AuthenticationError, NotFound, TrustCartError, ValidationError
 from trustcart.rules import Jurisdiction
 from trustcart.templating import jinja_env
@@ -46,6 +47,7 @@ ConsentDep = Annotated[ConsentService, Depends(get_consent)]
 STATIC = Path(__file__).resolve().parent / "static"
 _STATIC_TYPES = {
     "embed.js": "text/javascript; charset=utf-8",
+    "gpp.js": "text/javascript; charset=utf-8",
     "preferences.js": "text/javascript; charset=utf-8",
     "embed.css": "text/css; charset=utf-8",
     "privacy.css": "text/css; charset=utf-8",
@@ -351,6 +353,13 @@ class ConfigOut(BaseModel):
         description="Google Consent Mode v2 type -> purposes that must all be on to grant it"
     )
     tcf: TcfConfigOut
+    gpp: GppConfig | None = Field(
+        default=None,
+        description=(
+            "IAB GPP sections for this jurisdiction (US-CA, US-VA, US-CO); null elsewhere. The "
+            'embed uses it only when its script tag says data-gpp="on".'
+        ),
+    )
 
 
 class PurposeStateOut(BaseModel):
@@ -498,6 +507,21 @@ def get_config(
             publisher_cc=_publisher_cc(svc),
             policy_version=signals.TCF_POLICY_VERSION,
         ),
+        # notice_given: current_notice() above returned the registered notice the banner links
+        gpp=gpp_config(svc.datamap, svc.rules, j, notice_given=True, options=_gpp_options(svc)),
+    )
+
+
+def _gpp_options(svc: ConsentService) -> GppOptions:
+    """The shop's GPP approach and MSPA status from its settings (``gpp_*``)."""
+    s = svc.ws.settings
+    return GppOptions.model_validate(
+        {
+            "approach": s.gpp_us_approach,
+            "mspa_covered_transaction": s.gpp_mspa_covered_transaction,
+            "mspa_opt_out_option_mode": s.gpp_mspa_opt_out_option_mode,
+            "mspa_service_provider_mode": s.gpp_mspa_service_provider_mode,
+        }
     )
 
 

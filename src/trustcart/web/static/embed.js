@@ -1,5 +1,6 @@
 /* TrustCart embed: consent banner, just-in-time notices, Global Privacy Control (GPC), tag
- * blocking and consent signals (Google Consent Mode v2, an IAB TCF v2.2 __tcfapi).
+ * blocking and consent signals (Google Consent Mode v2, an IAB TCF v2.2 __tcfapi, and with
+ * data-gpp="on" an IAB GPP __gpp for US visitors: static/gpp.js, loaded from this server).
  *   <script src="https://trustcart.example/privacy/embed.js" data-jurisdiction="EU"
  *           data-token="(optional, from the shop's back end)"></script>
  * Tags held back until their purpose is allowed for this visitor in this jurisdiction:
@@ -25,6 +26,23 @@
   var token = me.getAttribute("data-token") || "";
   var cfg, state = {}, tcf = null, banner = null, opener = null, vid = null, ready = false;
   var waiting = [], released = [], warned = {};
+  /* --- IAB GPP: a stub queue (as IAB's stub) until gpp.js answers; removed where no section
+     applies (the jurisdiction decides, once /api/config has answered) ---------------------- */
+  var gppOn = me.getAttribute("data-gpp") === "on", gppQ = gppOn && !w.__gpp ? [] : null;
+  if (gppQ) w.__gpp = function (c, cb) {
+    if (!arguments.length) return gppQ;
+    if (c === "events") return [];
+    if (c !== "ping") gppQ.push(arguments);
+    else if (cb) cb({ gppVersion: "1.1", cmpStatus: "stub", cmpDisplayStatus: "hidden",
+      signalStatus: "not ready", supportedAPIs: [], cmpId: 0, sectionList: [],
+      applicableSections: [-1], gppString: "", parsedSections: {} }, true);
+  };
+  function gppSync() { /* gpp.js encodes; it is told which purposes are allowed */
+    var on = {}, g = w.TrustCartGpp;
+    if (!g || !cfg.gpp) return;
+    cfg.purposes.forEach(function (p) { on[p.key] = allowed(p); });
+    g(cfg.gpp, on, gpc, !!banner);
+  }
 
   /* --- Google Consent Mode v2: everything denied until the visitor's state is known --------- */
   var CM = ["ad_storage", "ad_user_data", "ad_personalization", "analytics_storage"];
@@ -65,6 +83,7 @@
   }
   function notify() {
     Object.keys(listeners).forEach(function (id) { listeners[id](tcData(+id), true); });
+    gppSync();
   }
   function whenReady(f) { if (ready) f(); else waiting.push(f); }
   w.__tcfapi = function (command, version, callback, param) {
@@ -194,6 +213,7 @@
     var hadFocus = banner.contains(document.activeElement);
     banner.remove();
     banner = null;
+    gppSync();
     if (hadFocus && opener) opener.focus();
   }
   function decide(choices, element, status) {
@@ -437,6 +457,12 @@
     w.gtag("consent", "update", consentMode());
     waiting.forEach(function (f) { f(); });
     waiting = [];
+    if (gppOn && cfg.gpp) {
+      document.head.appendChild(el("script", { src: base + "static/gpp.js" })).onload = gppSync;
+    } else if (gppQ) {
+      delete w.__gpp;
+      gppQ.forEach(function (a) { if (typeof a[1] === "function") a[1](null, false); });
+    }
     domReady(function () {
       document.querySelectorAll("[data-trustcart-jit]").forEach(fillJit);
       document.querySelectorAll("[data-trustcart-open]").forEach(function (a) {
