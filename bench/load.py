@@ -174,7 +174,7 @@ class Report:
         )
         rows.append(("load generator CPU (cores)", f"{self.generator_cpu:.2f}"))
         rows.append(
-            ("uptime load average before / after", f"{self.load_before} / {self.load_after}")
+            ("load average 1/5/15 min: before; after", f"{self.load_before}; {self.load_after}")
         )
         return "| measure | value |\n| --- | --- |\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
 

@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-from load import run  # noqa: E402
+from load import run
 
 pytestmark = pytest.mark.slow
 
