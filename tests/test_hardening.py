@@ -100,6 +100,29 @@ def test_route_header_wins_over_default(client: TestClient) -> None:
     assert r.headers.get_list("x-content-type-options") == ["nosniff"]
 
 
+def test_unhandled_500_carries_security_headers(workspace: Workspace) -> None:
+    # An exception no handler maps is answered by Starlette's ServerErrorMiddleware, which sits
+    # outside every user middleware: the hardening middleware never sees that response.
+    app = create_app(workspace)
+
+    @app.get("/v1/boom/{subject}")
+    def boom(subject: str) -> None:
+        raise RuntimeError(f"bug while handling {subject}")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/v1/boom/alice@example.com")
+    assert r.status_code == 500
+    assert r.json() == {
+        "error": "internal_error",
+        "message": "internal error; see server log",
+        "details": None,
+    }
+    _assert_base_headers(r)
+    assert r.headers.get_list("content-security-policy") == [DEFAULT_CSP]
+    assert r.headers.get_list("x-frame-options") == ["DENY"]  # set once, not twice
+    assert "alice" not in r.text and "bug while" not in r.text
+
+
 # --- rate limit over HTTP ---------------------------------------------------------------------
 
 

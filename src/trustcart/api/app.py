@@ -7,6 +7,7 @@ from fastapi import FastAPI
 import trustcart
 from trustcart.api.errors import install_error_handlers
 from trustcart.api.hardening import install_hardening
+from trustcart.api.links import install_links
 from trustcart.api.logging import install_access_log
 from trustcart.api.routers import (
     catalog,
@@ -55,6 +56,7 @@ def create_app(workspace: Workspace) -> FastAPI:
     install_error_handlers(app)
     install_hardening(app)  # inside the access log, so 429s are logged too
     install_access_log(app)
+    install_links(app)  # OpenAPI links: which answer feeds which operation
 
     @app.get("/healthz", response_model=Health, tags=["system"])
     def healthz() -> Health:

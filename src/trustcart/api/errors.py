@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from trustcart.api.hardening import HardeningMiddleware, security_headers
 from trustcart.errors import TrustCartError
 
 log = logging.getLogger("trustcart.api")
@@ -81,6 +82,8 @@ def install_error_handlers(app: FastAPI) -> None:
         # The route template, not the raw path: a path may carry a subject id (personal data).
         route = getattr(request.scope.get("route"), "path", "<unmatched>")
         log.exception("unhandled error on %s %s", request.method, route)
+        # Starlette's ServerErrorMiddleware sends this response past the hardening middleware
+        # (it wraps every user middleware), so the security headers are set here.
         return JSONResponse(
             {
                 "error": "internal_error",
@@ -88,4 +91,5 @@ def install_error_handlers(app: FastAPI) -> None:
                 "details": None,
             },
             status_code=500,
+            headers=security_headers(HardeningMiddleware.path_of(request.scope)),
         )

@@ -206,6 +206,20 @@ class RedisTokenBucketLimiter:
         return wait
 
 
+def security_headers(path: str) -> dict[str, str]:
+    """The headers the middleware adds, for a response built outside it.
+
+    Why: Starlette's outermost ``ServerErrorMiddleware`` answers an unhandled exception by
+    calling the app's ``Exception`` handler and sending its response straight to the server,
+    past every user middleware, so that 500 would leave without these headers.
+    ``trustcart.api.errors`` sets them on it with this function.
+    """
+    headers = dict(SECURITY_HEADERS)
+    if path not in NO_CSP_PATHS:
+        headers["content-security-policy"] = DEFAULT_CSP
+    return headers
+
+
 def _header_names(headers: Iterable[tuple[bytes, bytes]]) -> set[bytes]:
     return {name.lower() for name, _ in headers}
 
@@ -218,7 +232,8 @@ class HardeningMiddleware:
         self.limiter = limiter
 
     @staticmethod
-    def _path(scope: Scope) -> str:
+    def path_of(scope: Scope) -> str:
+        """The request path without the mount prefix (root_path)."""
         path: str = scope.get("path", "")
         root: str = scope.get("root_path", "")
         if root and path.startswith(root):
@@ -246,7 +261,7 @@ class HardeningMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = self._path(scope)
+        path = self.path_of(scope)
         csp = path not in NO_CSP_PATHS
         if self.limiter is not None and self.is_limited(scope.get("method", "GET"), path):
             client = scope.get("client")

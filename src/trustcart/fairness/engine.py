@@ -147,9 +147,13 @@ def audit(
     module = _MODULES[kind]
     aggs = module.aggregates(spec)
     aggs.setdefault("count", valid.ifelse(1, 0).sum())
-    # Prefixed names: a group column may well be called "mean" or "count".
+    # Prefixed names: a group column may well be called "mean" or "count" (or even start
+    # with the prefix: then the prefix grows until no column starts with it).
+    pre = "_tc_"
+    while any(c.startswith(pre) for c in groups):
+        pre = "_" + pre
     query = t.group_by(groups).aggregate(
-        _tc_rows=t.count(), **{f"_tc_{k}": v for k, v in aggs.items()}
+        **{f"{pre}rows": t.count()}, **{f"{pre}{k}": v for k, v in aggs.items()}
     )
     records = query.to_pyarrow().to_pylist()
     cells = []
@@ -157,9 +161,9 @@ def audit(
         cells.append(
             Cell(
                 group={g: r[g] for g in groups},
-                rows=int(r["_tc_rows"]),
-                count=int(r["_tc_count"] or 0),
-                aggregates={k: r[f"_tc_{k}"] for k in aggs},
+                rows=int(r[f"{pre}rows"]),
+                count=int(r[f"{pre}count"] or 0),
+                aggregates={k: r[f"{pre}{k}"] for k in aggs},
             )
         )
     cells.sort(key=_sort_key)
