@@ -280,3 +280,24 @@ def test_export_markdown_and_html() -> None:
     high = dpia(risks=[{"key": "r", "description": "x", "likelihood": 4, "severity": 3}])
     assert "Prior consultation required (GDPR Art. 36)" in render_dpia(high, RULES)
     assert "within 8 weeks (+6)" in render_dpia(high, RULES)
+
+
+def test_export_pdf_holds_the_document() -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    from trustcart.pdfdoc import markdown_to_pdf
+
+    d = dpia(dpo_opinion={"by": "DPO", "given_on": "2026-10-01", "text": "fine"})
+    md = render_dpia(d, RULES, "markdown", [screen_purpose(MAP, RULES, "profiling")])
+    pdf = markdown_to_pdf(md, title=f"DPIA: {d.title}")
+    reader = PdfReader(io.BytesIO(pdf))
+    assert reader.metadata is not None and reader.metadata.title == f"DPIA: {d.title}"
+    text = " ".join(p.extract_text() for p in reader.pages)
+    flat = "".join(text.split())
+    assert "DPIA:Profiling<b>prices</b>" in flat  # user text shown as text, not markup
+    assert "4of9criteriamet" in flat and "automateddecision-making" in flat
+    assert "Residualrisk:medium" in flat and "**" not in text  # bold rendered, not raw
+    for r in d.risks:  # every risk row of the Markdown table reaches the PDF
+        assert "".join(r.description.split()) in flat

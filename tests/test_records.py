@@ -192,6 +192,11 @@ def test_cli_end_to_end(workspace: Workspace, tmp_path: Path) -> None:
     html = tmp_path / "dpia.html"
     code, _, _ = cli(workspace, "dpia", "export", "dpia-pricing", "-f", "html", "-o", str(html))
     assert code == 0 and "Art. 35(3)(a)" in html.read_text()
+    pdf = tmp_path / "dpia.pdf"
+    code, _, _ = cli(workspace, "dpia", "export", "dpia-pricing", "-f", "pdf", "-o", str(pdf))
+    assert code == 0 and pdf.read_bytes().startswith(b"%PDF-")
+    code, _, err = cli(workspace, "dpia", "export", "dpia-pricing", "-f", "pdf")
+    assert code == 2 and "--output" in err
     code, _, err = cli(
         workspace, "dpia", "sign-off", "dpia-pricing", "--by", "DPO", "--role", "dpo"
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -18,7 +18,7 @@ from trustcart.cli._common import (
     write_output,
 )
 from trustcart.cli.vendors import parse_day
-from trustcart.errors import NotFound
+from trustcart.errors import NotFound, ValidationError
 
 app = typer.Typer(help="DPIA screening, export and sign-off.", no_args_is_help=True)
 
@@ -28,6 +28,7 @@ class DocFormat(StrEnum):
 
     markdown = "markdown"
     html = "html"
+    pdf = "pdf"
 
 
 @app.command()
@@ -73,7 +74,7 @@ def export(
     fmt: Annotated[DocFormat, typer.Option("--format", "-f")] = DocFormat.markdown,
     output: OutputOption = None,
 ) -> None:
-    """The DPIA as Markdown or HTML, with the screening of each purpose it covers."""
+    """The DPIA as Markdown, HTML or PDF, with the screening of each purpose it covers."""
     from trustcart.assessments import load_records, render_dpia, screen_purpose
     from trustcart.catalog.repository import load_datamap
     from trustcart.rules import load_rules
@@ -90,7 +91,16 @@ def export(
         for p in record.purposes
         if dm.purpose(p) is not None
     ]
-    write_output(render_dpia(record, rules, fmt.value, screenings), output)
+    if fmt is DocFormat.pdf:
+        if output is None:
+            raise ValidationError("--format pdf writes a binary file: give it with --output")
+        from trustcart.pdfdoc import markdown_to_pdf
+
+        text = render_dpia(record, rules, "markdown", screenings)
+        write_output(markdown_to_pdf(text, title=f"DPIA: {record.title}"), output)
+        return
+    kind: Literal["markdown", "html"] = "html" if fmt is DocFormat.html else "markdown"
+    write_output(render_dpia(record, rules, kind, screenings), output)
 
 
 @app.command("sign-off")
