@@ -58,8 +58,10 @@ def test_review_due_dates_and_overdue(workspace: Workspace) -> None:
     _, analyst = create_key(workspace.store, role="analyst", name="ana@shop.example")
     status = {g.key_id: g for g in grant_status(workspace.store, policy=AccessPolicy(30, 90))}
     assert status[support.id].due_on == today + timedelta(days=30)
+    # support files contests for customers (review:contest) besides its consent/rights reads
     assert status[support.id].personal_scopes == ["consent:read", "decisions:read",
-                                                  "rights:read", "rights:write"]  # fmt: skip
+                                                  "rights:read", "rights:write",
+                                                  "review:contest"]  # fmt: skip
     assert status[analyst.id].personal_scopes == [] and not status[support.id].overdue
     later = today + timedelta(days=31)
     status = {

@@ -20,7 +20,6 @@ from trustcart.dashboard.pages import router
 from trustcart.dashboard.web import HEADERS, Posted, Viewer, need, posted, render, url
 from trustcart.errors import NotFound, TrustCartError, ValidationError
 from trustcart.governance import Scope
-from trustcart.governance.access import ROLE_PURPOSES, record_access
 
 _VIEWS = ("open", "overdue", "all")
 
@@ -62,16 +61,7 @@ def _detail(
     from trustcart.clock import utcnow
 
     desk = get_desk(request)
-    desk.get(case_id)  # 404 before anything is logged or opened
-    record_access(
-        get_workspace(request).store,
-        v.principal,
-        scope=Scope.REVIEW_READ,
-        route="/dashboard/review/{case_id}",
-        purpose=ROLE_PURPOSES[v.principal.role],
-        channel="web",
-        object=case_id,
-    )
+    desk.get(case_id)  # 404 before anything is opened (the scope guard logged the read)
     d = desk.detail(case_id)
     return render(
         request,
