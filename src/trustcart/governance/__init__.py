@@ -39,10 +39,13 @@ from trustcart.governance.ethics import (
     review_model,
 )
 from trustcart.governance.keys import (
+    KeyCache,
     KeyInfo,
     Principal,
     authenticate,
+    cached_principal,
     create_key,
+    key_cache,
     list_keys,
     revoke_key,
 )
@@ -121,6 +124,7 @@ __all__ = [
     "EthicsApprovalRequired",
     "EthicsReview",
     "GrantStatus",
+    "KeyCache",
     "KeyInfo",
     "Message",
     "Principal",
@@ -136,6 +140,7 @@ __all__ = [
     "access_reviews",
     "authenticate",
     "authenticate_password",
+    "cached_principal",
     "check_password",
     "create_key",
     "create_user",
@@ -147,6 +152,7 @@ __all__ = [
     "ethics_reviews",
     "get_user",
     "grant_status",
+    "key_cache",
     "last_access",
     "latest_review",
     "list_keys",
