@@ -12,7 +12,8 @@ import threading
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
+import orjson
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -143,7 +144,7 @@ async def post_decision(
     ],
     body: DecisionIn,
     gw: GatewayDep,
-) -> dict[str, Any]:
+) -> Response:
     """Take a decision through the gateway; answers once it is durably logged."""
     d = await gw.decide_async(
         DecisionRequest(
@@ -157,7 +158,13 @@ async def post_decision(
             body.limit,
         )
     )
-    return d.to_dict()
+    # the record is plain JSON types (money as strings): encoded directly, the same bytes
+    # FastAPI's response_model path produces at a fraction of its cost on this hot route
+    return Response(_json(d.to_dict()), status_code=201, media_type="application/json")
+
+
+def _json(value: Any) -> bytes:
+    return orjson.dumps(value, default=str)
 
 
 @router.get(
