@@ -55,8 +55,8 @@ def create_app(workspace: Workspace) -> FastAPI:
     install_access_log(app)
 
     @app.get("/healthz", response_model=Health, tags=["system"])
-    def healthz() -> Health:
-        """Liveness; no authentication, no personal data."""
+    async def healthz() -> Health:
+        """Liveness; no authentication, no personal data (async: no threadpool round trip)."""
         return Health(status="ok", version=trustcart.__version__, database=workspace.store.dialect)
 
     app.include_router(catalog.router)
