@@ -56,7 +56,8 @@ def create_app(workspace: Workspace) -> FastAPI:
 
     @app.get("/healthz", response_model=Health, tags=["system"])
     async def healthz() -> Health:
-        """Liveness; no authentication, no personal data (async: no threadpool round trip)."""
+        """Liveness; no authentication, no personal data."""
+        # async: a sync route would cost a threadpool round trip per probe
         return Health(status="ok", version=trustcart.__version__, database=workspace.store.dialect)
 
     app.include_router(catalog.router)

@@ -57,7 +57,7 @@ class AccessLogMiddleware:
             ).decode()
             # the record made directly: Logger.info would walk the stack for the caller's
             # file and line (findCaller), which nobody reads here, on every request
-            log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, line, None, None))
+            log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, line, (), None))
 
 
 def install_access_log(app: FastAPI) -> None:
