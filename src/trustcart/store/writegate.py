@@ -9,8 +9,9 @@ on this gate instead.
 
 The gate is a ``threading.Lock`` (writers of one process) plus an exclusive ``flock`` on a
 sibling file ``<database>.writelock`` (writers of other processes): the kernel wakes the next
-waiter as soon as the holder releases. It only orders TrustCart's own writers; anything else
-writing the file still meets SQLite's own lock and busy timeout, which remain the guarantee.
+waiter as soon as the holder releases. It only orders writes made through ``Store.write``
+(every hash-chained log append); ORM-session commits and other programs writing the file still
+meet SQLite's own lock and busy timeout, which remain the guarantee.
 A gate that cannot be set up (no ``fcntl``, an in-memory database, a read-only folder) is
 simply absent. Waiting for the in-process lock gives up after the busy timeout and lets the
 write proceed to SQLite's lock, so a programming error (a write nested in another write)
