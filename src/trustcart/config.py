@@ -198,6 +198,16 @@ class Settings(BaseModel):
             "purpose is logged instead."
         ),
     )
+    api_key_cache_seconds: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=60.0,
+        description=(
+            "Seconds an API server process reuses an API key it verified instead of looking it "
+            "up again; a revoked key is refused at once by the process that revoked it and "
+            "within this many seconds by every other process. 0 looks the key up on every call."
+        ),
+    )
     access_review_days: int = Field(
         default=90,
         ge=1,
@@ -460,5 +470,5 @@ def init_workspace(directory: str | os.PathLike[str], *, force: bool = False) ->
             fh.write(secrets.token_urlsafe(48) + "\n")
     gitignore = root / ".gitignore"
     if not gitignore.exists():
-        gitignore.write_text(f"{DEFAULT_SECRET_FILE}\n*.db\n*.db-wal\n*.db-shm\n")
+        gitignore.write_text(f"{DEFAULT_SECRET_FILE}\n*.db\n*.db-wal\n*.db-shm\n*.db.writelock\n")
     return root

@@ -59,8 +59,9 @@ def create_app(workspace: Workspace) -> FastAPI:
     install_links(app)  # OpenAPI links: which answer feeds which operation
 
     @app.get("/healthz", response_model=Health, tags=["system"])
-    def healthz() -> Health:
+    async def healthz() -> Health:
         """Liveness; no authentication, no personal data."""
+        # async: a sync route would cost a threadpool round trip per probe
         return Health(status="ok", version=trustcart.__version__, database=workspace.store.dialect)
 
     app.include_router(catalog.router)

@@ -12,15 +12,22 @@ being logged, because the scope check and the log entry are one function.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from trustcart.api.schemas import ErrorBody
 from trustcart.errors import PermissionDenied
-from trustcart.governance import PERSONAL_DATA_SCOPES, Principal, Scope, authenticate
+from trustcart.governance import (
+    PERSONAL_DATA_SCOPES,
+    Principal,
+    Scope,
+    authenticate,
+    cached_principal,
+)
 from trustcart.governance.access import PURPOSE_PATTERN, record_access, resolve_purpose
 from trustcart.privacy import Pseudonymizer
 from trustcart.workspace import Workspace
@@ -39,13 +46,20 @@ def get_workspace(request: Request) -> Workspace:
     return ws
 
 
-def _principal(
+async def _principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     x_api_key: Annotated[str | None, Header(description="Alternative to Bearer")] = None,
 ) -> Principal:
+    """The caller, from the key cache when it was verified recently (no database, no thread:
+    a sync dependency would cost a threadpool round trip per request), else looked up in a
+    worker thread."""
     secret = credentials.credentials if credentials else x_api_key
-    principal = authenticate(get_workspace(request).store, secret)
+    ws = get_workspace(request)
+    max_age = ws.settings.api_key_cache_seconds
+    principal = cached_principal(ws.store, secret, max_age)
+    if principal is None:
+        principal = await run_in_threadpool(authenticate, ws.store, secret, max_age=max_age)
     request.state.principal = principal
     return principal
 
@@ -88,13 +102,13 @@ def _route_template(request: Request) -> str:
     return str(getattr(route, "path", "<unmatched>"))
 
 
-def require_scope(scope: Scope) -> Callable[..., Principal]:
+def require_scope(scope: Scope) -> Callable[..., Principal | Awaitable[Principal]]:
     """A dependency that yields the principal if it holds ``scope`` (else 401/403); for a
     personal-data scope it first writes the access-log entry (see the module docstring)."""
     if scope not in PERSONAL_DATA_SCOPES:
 
-        def dependency(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
-            _check(principal, scope)
+        async def dependency(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+            _check(principal, scope)  # pure CPU: async so it does not hop to the threadpool
             return principal
 
         return dependency

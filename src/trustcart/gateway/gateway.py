@@ -11,6 +11,7 @@ by destroying their key (crypto-shredding) without touching the hash chain.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -395,6 +396,14 @@ class Gateway:
         )
         d = self.prepare(req)
         [(seq, at)] = self.log.append_many([d.payload()])
+        return replace(d, seq=seq, created_at=at)
+
+    async def decide_async(self, req: DecisionRequest) -> Decision:
+        """:meth:`decide` for an event loop (the HTTP API): ``prepare`` runs in a worker thread
+        (it may read or write the database), then the coroutine awaits the log's group commit
+        without holding a thread. Returns once the decision is durably logged."""
+        d = await asyncio.to_thread(self.prepare, req)
+        seq, at = await self.log.append_async(d.payload())
         return replace(d, seq=seq, created_at=at)
 
     def decide_many(self, requests: Sequence[DecisionRequest]) -> list[Decision]:

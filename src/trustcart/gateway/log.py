@@ -5,6 +5,9 @@ writer takes every record queued meanwhile (optionally waiting ``max_wait_ms`` f
 commits them in one transaction — one chain-head lock, one fsync — then wakes every waiter. A
 caller returns only after its own record is durable, yet concurrent callers share commits.
 ``mode="sync"`` commits each append in the caller's thread instead (simplest; one commit each).
+:meth:`DecisionLog.append_async` is the same for an event loop: the caller awaits a future the
+writer resolves after the commit — no thread is parked per request, and the writer wakes each
+loop once per commit however many of its requests the commit held.
 
 Entries are keyed by the subject's vault token and carry their personal part sealed with the
 subject's key (see :mod:`trustcart.privacy.shredding`): :func:`open_record` opens them,
@@ -13,6 +16,8 @@ subject's key (see :mod:`trustcart.privacy.shredding`): :func:`open_record` open
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 import time
 from collections import deque
@@ -47,13 +52,37 @@ CommitMode = Literal["group", "sync"]
 
 
 class _Pending:
-    __slots__ = ("done", "error", "payload", "result")
+    """A queued append: a thread waits on ``done``, a coroutine on ``future`` (in ``loop``)."""
 
-    def __init__(self, payload: dict[str, Any]) -> None:
+    __slots__ = ("done", "error", "future", "loop", "payload", "result")
+
+    def __init__(
+        self,
+        payload: dict[str, Any],
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
         self.payload = payload
-        self.done = threading.Event()
+        self.loop = loop
+        self.future: asyncio.Future[tuple[int, datetime]] | None = (
+            None if loop is None else loop.create_future()
+        )
+        self.done = threading.Event() if loop is None else None
         self.result: tuple[int, datetime] | None = None
         self.error: BaseException | None = None
+
+
+def _settle(batch: list[_Pending]) -> None:
+    """In the waiters' event loop: resolve their futures (a cancelled waiter is skipped; its
+    record is committed all the same, like a client that hung up after sending)."""
+    for p in batch:
+        fut = p.future
+        if fut is None or fut.done():
+            continue
+        if p.error is not None:
+            fut.set_exception(p.error)
+        else:
+            assert p.result is not None
+            fut.set_result(p.result)
 
 
 class DecisionLog:
@@ -84,6 +113,29 @@ class DecisionLog:
         if self.mode == "sync" or len(payloads) > 1:
             return self._write(list(payloads))
         pending = _Pending(payloads[0])
+        self._enqueue(pending)
+        assert pending.done is not None
+        pending.done.wait()
+        if pending.error is not None:
+            raise pending.error
+        assert pending.result is not None
+        return [pending.result]
+
+    async def append_async(self, payload: dict[str, Any]) -> tuple[int, datetime]:
+        """Durably append one payload from a coroutine; ``(seq, created_at)`` once committed.
+
+        The record joins the writer's next group commit and the coroutine resumes only after
+        that commit. In ``sync`` mode the commit runs in a worker thread instead.
+        """
+        if self.mode == "sync":
+            [res] = await asyncio.to_thread(self._write, [payload])
+            return res
+        pending = _Pending(payload, asyncio.get_running_loop())
+        self._enqueue(pending)
+        assert pending.future is not None
+        return await pending.future
+
+    def _enqueue(self, pending: _Pending) -> None:
         with self._cond:
             if self._closed:
                 raise RuntimeError("decision log is closed")
@@ -94,11 +146,6 @@ class DecisionLog:
                 )
                 self._thread.start()
             self._cond.notify()
-        pending.done.wait()
-        if pending.error is not None:
-            raise pending.error
-        assert pending.result is not None
-        return [pending.result]
 
     def _write(self, payloads: list[dict[str, Any]]) -> list[tuple[int, datetime]]:
         with self.store.write() as conn:
@@ -149,11 +196,24 @@ class DecisionLog:
             except BaseException as exc:  # every waiter must learn about the failure
                 for p in batch:
                     p.error = exc
-                    p.done.set()
-                continue
-            for p, res in zip(batch, results, strict=True):
-                p.result = res
+            else:
+                for p, res in zip(batch, results, strict=True):
+                    p.result = res
+            self._wake(batch)
+
+    @staticmethod
+    def _wake(batch: list[_Pending]) -> None:
+        """Wake every waiter of a commit: threads one by one, event loops once each."""
+        loops: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
+        for p in batch:
+            if p.done is not None:
                 p.done.set()
+            elif p.loop is not None:
+                loops.setdefault(p.loop, []).append(p)
+        for loop, waiting in loops.items():
+            # a closed loop raises RuntimeError: nobody is waiting there any more
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, waiting)
 
     def close(self) -> None:
         """Let the writer finish what is queued, then stop it."""

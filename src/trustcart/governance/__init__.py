@@ -40,10 +40,13 @@ from trustcart.governance.ethics import (
     review_model,
 )
 from trustcart.governance.keys import (
+    KeyCache,
     KeyInfo,
     Principal,
     authenticate,
+    cached_principal,
     create_key,
+    key_cache,
     list_keys,
     revoke_key,
 )
@@ -133,6 +136,7 @@ __all__ = [
     "EthicsReview",
     "GrantStatus",
     "HumanOversightRequired",
+    "KeyCache",
     "KeyInfo",
     "Message",
     "OversightRecord",
@@ -150,6 +154,7 @@ __all__ = [
     "approve_model",
     "authenticate",
     "authenticate_password",
+    "cached_principal",
     "check_password",
     "create_key",
     "create_user",
@@ -162,6 +167,7 @@ __all__ = [
     "ethics_reviews",
     "get_user",
     "grant_status",
+    "key_cache",
     "last_access",
     "latest_oversight",
     "latest_review",

@@ -12,6 +12,7 @@ from trustcart.store import migrate
 from trustcart.store.engine import SQLITE_IMMEDIATE, make_engine, make_sessionmaker
 from trustcart.store.hashlog import HashChainLog
 from trustcart.store.tables import LogHead
+from trustcart.store.writegate import write_gate
 
 
 class Store:
@@ -24,6 +25,7 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sessions: sessionmaker[Session] = make_sessionmaker(engine)
+        self._gate = write_gate(engine)
 
     @classmethod
     def open(cls, url: str, *, upgrade: bool = True) -> Store:
@@ -40,8 +42,19 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A connection in a write transaction, committed on success, rolled back on error."""
-        with self.engine.connect() as conn:
+        """A connection in a write transaction, committed on success, rolled back on error.
+
+        On SQLite, writers first queue on the workspace's write gate (see
+        :mod:`trustcart.store.writegate`): woken at once instead of sleeping in SQLite's busy
+        handler when another thread or process holds the write lock.
+        """
+        if self._gate is None:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(**{SQLITE_IMMEDIATE: True})
+                with conn.begin():
+                    yield conn
+            return
+        with self._gate.hold(), self.engine.connect() as conn:
             conn = conn.execution_options(**{SQLITE_IMMEDIATE: True})
             with conn.begin():
                 yield conn
