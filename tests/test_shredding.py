@@ -403,8 +403,11 @@ def test_vault_seal_unseal_tamper_and_concurrent_creation(workspace: Workspace) 
     a, b = keys.token("a"), keys.token("b")
     assert a != b and a.startswith("s_") and len(a) == 34
     assert keys.token(pseudonyms.pseudonym("a")) == a  # by pseudonym too
-    box = keys.seal("a", {"x": 1, "items": ["p1"]})
-    assert "p1" not in box and keys.unseal(a, box) == {"x": 1, "items": ["p1"]}
+    box = keys.seal("a", {"x": 1, "items": ["plaintext-item-p1"]})
+    assert "plaintext-item" not in box and keys.unseal(a, box) == {
+        "x": 1,
+        "items": ["plaintext-item-p1"],
+    }
     assert keys.seal("a", {"x": 1}) != keys.seal("a", {"x": 1})  # fresh nonce each time
     with pytest.raises(LedgerError, match="edited or moved"):
         keys.unseal(b, box)
@@ -415,7 +418,7 @@ def test_vault_seal_unseal_tamper_and_concurrent_creation(workspace: Workspace) 
         keys.unseal(a, "plain text")
     # a second vault (another process) on the same store reads the same key
     other = SubjectKeys(workspace.store, pseudonyms, max_staleness=3600)
-    assert other.unseal(a, box) == {"x": 1, "items": ["p1"]}
+    assert other.unseal(a, box) == {"x": 1, "items": ["plaintext-item-p1"]}
     report = keys.shred("a")
     assert report.key_existed and report.unlinkable == {}  # a bare vault knows no tables
     assert keys.unseal(a, box) is None and keys.exists(b) and not keys.exists(a)
