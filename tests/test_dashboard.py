@@ -773,3 +773,33 @@ def test_ethics_reads_and_answers_a_concern_the_dpo_cannot(
     )
     assert r.status_code == 303 and box.read(raised.id).status == "closed"
     assert client.get("/dashboard/governance/concerns/cn_NOPE").status_code == 404
+
+
+def test_continuous_audit_page_shows_the_distribution_per_group(
+    client: TestClient, shop: Workspace, tmp_path: Path
+) -> None:
+    """The audit page draws p10…p90 and the mean CI per group from the stored audit's numbers."""
+    import html as html_lib
+
+    import numpy as np
+    import pandas as pd
+
+    from trustcart.fairness import audit
+    from trustcart.fairness.store import save_audit
+
+    rng = np.random.default_rng(5)
+    g = rng.choice(["a", "b"], 400)
+    frame = pd.DataFrame({"g": g, "price": rng.gamma(4.0, 10.0, 400) + (g == "b") * 5})
+    frame.to_parquet(tmp_path / "p.parquet")
+    result = audit(tmp_path / "p.parquet", ["g"], "price", kind="continuous")
+    audit_id = save_audit(shop.store, result)
+    login(client, "dpo")
+    page = client.get(f"/dashboard/fairness/{audit_id}").text
+    boxes = re.findall(r'<g class="spread" ([^>]*)>', page)
+    assert len(boxes) == 2
+    for attrs in boxes:
+        d = {k: html_lib.unescape(v) for k, v in re.findall(r'data-([a-z0-9]+)="([^"]*)"', attrs)}
+        cell = next(c for c in result.groups if f"g={c.group['g']}" == d["group"])
+        for key in ("p10", "p25", "median", "p75", "p90", "mean"):
+            assert float(d[key]) == cell.metrics[key]
+        assert (float(d["low"]), float(d["high"])) == tuple(cell.metrics["mean_ci"])

@@ -221,3 +221,58 @@ def test_audit_is_stored_in_the_workspace(files: dict[str, Path], workspace: Wor
     with workspace.store.session() as s:
         row = s.scalars(select(FairnessAudit)).one()
         assert row.created_at.tzinfo is not None and row.kind == "binary"
+
+
+def _spreads(html: str) -> dict[str, dict[str, float | None]]:
+    """The numbers each distribution box carries (data-* attributes of <g class="spread">)."""
+    import html as html_lib
+    import re
+
+    out: dict[str, dict[str, float | None]] = {}
+    for attrs in re.findall(r'<g class="spread" ([^>]*)>', html):
+        d = {k: html_lib.unescape(v) for k, v in re.findall(r'data-([a-z0-9]+)="([^"]*)"', attrs)}
+        group = d.pop("group")
+        out[group] = {k: None if v == "None" else float(v) for k, v in d.items()}
+    return out
+
+
+def test_html_distribution_plot_shows_the_audits_numbers(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    """The per-group price distribution in the HTML report is drawn from exactly the audit's
+    quantiles and mean CI, and the quantiles are numpy's."""
+    from trustcart.fairness import audit
+    from trustcart.fairness.findings import label
+
+    html = tmp_path / "dist.html"
+    args = ["-g", "gender", "-g", "age", "--outcome", "price", "--kind", "continuous"]
+    code, _, err = _run("audit", str(files["parquet"]), *args, "-f", "html", "-o", str(html))
+    assert code == 0, err
+    drawn = _spreads(html.read_text())
+    result = audit(files["parquet"], ["gender", "age"], "price", kind="continuous")
+    assert set(drawn) == {label(c.group) for c in result.reported}
+    frame = pd.read_parquet(files["parquet"])
+    for c in result.reported:
+        box = drawn[label(c.group)]
+        for key in ("p10", "p25", "median", "p75", "p90", "mean"):
+            assert box[key] == c.metrics[key]
+        assert (box["low"], box["high"]) == tuple(c.metrics["mean_ci"])
+        sel = (frame["gender"] == c.group["gender"]) & (frame["age"] == c.group["age"])
+        values = frame.loc[sel, "price"].dropna().to_numpy()
+        assert box["p25"] == pytest.approx(np.quantile(values, 0.25), rel=1e-12)
+        assert box["p75"] == pytest.approx(np.quantile(values, 0.75), rel=1e-12)
+    binary = tmp_path / "bin.html"
+    code, _, err = _run(
+        "audit",
+        str(files["parquet"]),
+        "-g",
+        "gender",
+        "--outcome",
+        "offered",
+        "-f",
+        "html",
+        "-o",
+        str(binary),
+    )
+    assert code == 0, err
+    assert _spreads(binary.read_text()) == {}  # no distribution for a binary outcome

@@ -316,18 +316,74 @@ def test_duckdb_create_table_through_ibis() -> None:
     assert con.sql("SELECT 1 AS a").execute()["a"].tolist() == [1]
 
 
-def test_binned_ks_is_within_its_error_bound(
+def _skewed(seed: int = 3, n: int = 4000) -> pd.DataFrame:
+    """Prices with ties (cents, a popular price point) and one huge outlier per group: the
+    first histogram's first bin holds almost everything, so refinement must zoom in."""
+    rng = np.random.default_rng(seed)
+    g = rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2])
+    price = np.round(rng.lognormal(3.0, 0.5, n) + np.where(g == "b", 2.0, 0.0), 2)
+    price[rng.random(n) < 0.2] = 19.99
+    df = pd.DataFrame({"g": g, "price": price})
+    outliers = pd.DataFrame({"g": ["a", "b", "c"], "price": [1e9, 5e8, 2e9]})
+    return pd.concat([df, outliers], ignore_index=True)
+
+
+QUANTILES = (("p10", 0.1), ("p25", 0.25), ("median", 0.5), ("p75", 0.75), ("p90", 0.9))
+
+
+@pytest.mark.parametrize(
+    ("bins", "fetch_max", "max_depth"),
+    [(20_000, 500_000, 6), (64, 200, 6), (64, 200, 0), (64, 1, 6)],
+    ids=["default", "nested-histograms", "engine-order-fallback", "fetch-nothing"],
+)
+def test_quantiles_and_ks_are_exact_on_skewed_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bins: int, fetch_max: int, max_depth: int
+) -> None:
+    """Histogram refinement finds the exact order statistics whatever the bin sizes: ties,
+    outliers, nested histograms and the engine's ORDER BY fallback all give numpy's values;
+    KS is scipy's, or (nothing fetched) a lower bound with a true error bound."""
+    from trustcart.fairness import distribution
+
+    df = _skewed()
+    path = tmp_path / "skewed.parquet"
+    df.to_parquet(path)
+    monkeypatch.setattr(distribution, "BINS", bins)
+    monkeypatch.setattr(distribution, "FETCH_MAX", fetch_max)
+    monkeypatch.setattr(distribution, "MAX_DEPTH", max_depth)
+    r = audit(path, groups=["g"], outcome="price", kind="continuous")
+    groups = {c.group["g"]: df.loc[df["g"] == c.group["g"], "price"].to_numpy() for c in r.groups}
+    for c in r.groups:
+        v = groups[c.group["g"]]
+        for name, q in QUANTILES:
+            assert c.metrics[name] == pytest.approx(np.quantile(v, q), rel=1e-12), name
+    pairs = (("a", "b"), ("a", "c"), ("b", "c"))
+    ks = max(st.ks_2samp(groups[a], groups[b]).statistic for a, b in pairs)
+    err = r.metrics["ks_max_error"]
+    # Bins bigger than FETCH_MAX are not refined for KS: a lower bound and a true error bound.
+    assert r.metrics["ks_statistic"] <= ks + 1e-12 <= r.metrics["ks_statistic"] + err + 2e-12
+    if fetch_max == 500_000:
+        assert err == 0.0
+        assert r.metrics["ks_statistic"] == pytest.approx(ks, abs=1e-12)
+    else:
+        assert err > 0
+
+
+def test_ks_refinement_is_exact_with_coarse_bins(
     data: pd.DataFrame, parquet: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Above KS_EXACT_MAX_ROWS, KS is binned; the exact value lies within the reported bound."""
-    from trustcart.fairness import continuous
+    """With 64 bins most of the KS distance sits inside bins; refinement recovers scipy's."""
+    from trustcart.fairness import distribution
 
-    exact = audit(parquet, groups=["g"], outcome="price", kind="continuous")
-    assert exact.metrics["ks_max_error"] == 0.0
-    monkeypatch.setattr(continuous, "KS_EXACT_MAX_ROWS", 100)
-    monkeypatch.setattr(continuous, "KS_BINS", 500)
-    binned = audit(parquet, groups=["g"], outcome="price", kind="continuous")
-    err = binned.metrics["ks_max_error"]
-    assert 0 < err < 0.05
-    assert binned.metrics["ks_statistic"] <= exact.metrics["ks_statistic"] + 1e-12
-    assert exact.metrics["ks_statistic"] - binned.metrics["ks_statistic"] <= err
+    monkeypatch.setattr(distribution, "BINS", 64)
+    r = audit(parquet, groups=["g"], outcome="price", kind="continuous", min_group_size=2)
+    ok = data.dropna(subset=["price"])
+    groups = [ok.loc[ok["g"] == g, "price"].to_numpy() for g in ("a", "b", "c", "d")]
+    ks = max(st.ks_2samp(groups[i], groups[j]).statistic for i in range(4) for j in range(i + 1, 4))
+    assert r.metrics["ks_statistic"] == pytest.approx(ks, abs=1e-12)
+    assert r.metrics["ks_max_error"] == 0.0
+    for c in r.groups:
+        if c.suppressed:
+            continue
+        v = ok.loc[ok["g"] == c.group["g"], "price"].to_numpy()
+        for name, q in QUANTILES:
+            assert c.metrics[name] == pytest.approx(np.quantile(v, q), rel=1e-12), name

@@ -311,3 +311,120 @@ def paired_bars(
             )
     out.append("</svg>")
     return Markup("".join(out))  # noqa: S704 - every text piece went through escape()
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """One group's distribution: p10, p25, median, p75, p90, and the mean with its 95% CI."""
+
+    label: str
+    p10: float
+    p25: float
+    median: float
+    p75: float
+    p90: float
+    mean: float
+    low: float | None = None
+    high: float | None = None
+
+
+def quantile_chart(
+    chart_id: str,
+    rows: Sequence[Spread],
+    *,
+    title: str,
+    x_label: str = "",
+    width: int = 640,
+) -> Markup:
+    """One horizontal box per group: whiskers p10–p90, box p25–p75, a bar at the median, and
+    the mean as a diamond with its 95% CI. The axis spans the data (prices need not start at 0).
+
+    Each box is a ``<g class="spread">`` carrying the exact numbers in ``data-*`` attributes
+    (``repr`` of the floats), so a test can check the chart against the audit it came from.
+    """
+    left = min(260, 24 + 7 * max((len(r.label) for r in rows), default=4))
+    right, top, row = 24, 10, 30
+    height = top + row * max(1, len(rows)) + 46
+    plot_w = width - left - right
+    lows = [min(r.p10, r.mean, r.low if r.low is not None else r.mean) for r in rows]
+    highs = [max(r.p90, r.mean, r.high if r.high is not None else r.mean) for r in rows]
+    lo, hi = min(lows, default=0.0), max(highs, default=1.0)
+    if hi <= lo:
+        lo, hi = lo - 1.0, hi + 1.0
+    pad = (hi - lo) * 0.04
+    lo, hi = lo - pad, hi + pad
+
+    def x_at(v: float) -> float:
+        return left + plot_w * (v - lo) / (hi - lo)
+
+    def ci(r: Spread) -> str:
+        if r.low is None or r.high is None:
+            return ""
+        return f" (95% CI {r.low:.4g} to {r.high:.4g})"
+
+    desc = "; ".join(
+        f"{r.label}: p10 {r.p10:.4g}, p25 {r.p25:.4g}, median {r.median:.4g}, p75 {r.p75:.4g}, "
+        f"p90 {r.p90:.4g}, mean {r.mean:.4g}{ci(r)}"
+        for r in rows
+    )
+    out = _open(chart_id, width, height, title, desc or "No data.")
+    base = top + row * max(1, len(rows))
+    out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{base}" y2="{base}" stroke="{_TEXT}"/>')
+    for k in range(5):
+        v = lo + (hi - lo) * k / 4
+        x = _num(x_at(v))
+        out.append(f'<line x1="{x}" x2="{x}" y1="{top}" y2="{base}" stroke="{_GRID}"/>')
+        out.append(
+            f'<text x="{x}" y="{base + 14}" text-anchor="middle" fill="{_TEXT}">'
+            f"{escape(f'{v:.4g}')}</text>"
+        )
+    if x_label:
+        out.append(
+            f'<text x="{_num(left + plot_w / 2)}" y="{base + 32}" text-anchor="middle" '
+            f'fill="{_TEXT}">{escape(x_label)}</text>'
+        )
+    for i, r in enumerate(rows):
+        y = top + row * i
+        cy = y + row / 2
+        data = " ".join(
+            f'data-{k}="{getattr(r, k)!r}"'
+            for k in ("p10", "p25", "median", "p75", "p90", "mean", "low", "high")
+        )
+        out.append(f'<g class="spread" data-group="{escape(r.label)}" {data}>')
+        out.append(
+            f'<text x="{left - 6}" y="{_num(cy + 4)}" text-anchor="end" fill="{_TEXT}">'
+            f"{escape(r.label)}</text>"
+        )
+        x10, x25, x50, x75, x90 = (x_at(v) for v in (r.p10, r.p25, r.median, r.p75, r.p90))
+        tip = escape(
+            f"{r.label}: p10 {r.p10:.4g}, p25 {r.p25:.4g}, median {r.median:.4g}, "
+            f"p75 {r.p75:.4g}, p90 {r.p90:.4g}"
+        )
+        out.append(
+            f'<path d="M{_num(x10)} {_num(cy - 5)}v10M{_num(x10)} {_num(cy)}H{_num(x25)}'
+            f'M{_num(x75)} {_num(cy)}H{_num(x90)}M{_num(x90)} {_num(cy - 5)}v10" '
+            f'stroke="{_TEXT}" stroke-width="1.5" fill="none"/>'
+        )
+        out.append(
+            f'<rect x="{_num(x25)}" y="{_num(cy - 8)}" width="{_num(max(x75 - x25, 1.0))}" '
+            f'height="16" fill="#cfe3f3" stroke="{PALETTE[0]}"><title>{tip}</title></rect>'
+        )
+        out.append(
+            f'<line x1="{_num(x50)}" x2="{_num(x50)}" y1="{_num(cy - 8)}" y2="{_num(cy + 8)}" '
+            f'stroke="{PALETTE[0]}" stroke-width="3"/>'
+        )
+        if r.low is not None and r.high is not None:
+            out.append(
+                f'<path d="M{_num(x_at(r.low))} {_num(cy)}H{_num(x_at(r.high))}" '
+                f'stroke="{PALETTE[1]}" stroke-width="2"/>'
+            )
+        mean_tip = f"{r.label}: mean {r.mean:.4g}{ci(r)}"
+        out.append(_marker("diamond", x_at(r.mean), cy, PALETTE[1], mean_tip))
+        out.append("</g>")
+    legend_y = base + 40
+    out.append(
+        f'<text x="{left}" y="{legend_y}" fill="{_TEXT}">box p25–p75, bar median, whiskers '
+        f"p10–p90; diamond mean with its 95% CI</text>"
+    )
+    out.append("</svg>")
+    return Markup("".join(out))  # noqa: S704 - every text piece went through escape()

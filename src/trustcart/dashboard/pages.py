@@ -540,12 +540,15 @@ def audit(
         )
     else:
         chart = _audit_chart(a)
+    from trustcart.fairness.report import distribution_chart
+
     return render(
         request,
         "audit.html.j2",
         a=a,
         doc=doc,
         chart=chart,
+        distribution=distribution_chart(doc),
         label=label,
         fingerprint=orjson.dumps(a["source_fingerprint"], option=orjson.OPT_INDENT_2).decode(),
     )

@@ -198,7 +198,7 @@ def audit_audience(
     t = _with_membership(src.table, id_column, None if ids is None else list(ids), where)
     th = thresholds or Thresholds()
     result = audit(
-        Source(t, src.description, src.backend, src.fingerprint),
+        src.with_table(t),
         groups,
         IN_COLUMN,
         "binary",

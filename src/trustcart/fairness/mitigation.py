@@ -252,7 +252,7 @@ def reweigh(
     if write is not None:
         # the join key is the label as 0.0/1.0, matched against the same expression
         keyed = src.table.mutate(_tc_y=y)
-        tmp = Source(keyed, src.description, src.backend, src.fingerprint)
+        tmp = src.with_table(keyed)
         out = write_with(tmp, [*groups, "_tc_y"], mapping, write)
         _drop_column(out, "_tc_y")
         params["write"] = str(out)

@@ -36,7 +36,6 @@ from typing import Any
 
 import ibis.expr.types as ir
 import numpy as np
-from scipy import stats as _st
 
 from trustcart.errors import ValidationError
 from trustcart.fairness import stats
@@ -129,6 +128,8 @@ def cramers_v(table: np.ndarray) -> tuple[float | None, float, int, float]:
     chi2 = float(((table - expected) ** 2 / expected).sum())
     dof = (r - 1) * (k - 1)
     v = math.sqrt(chi2 / (n * min(r - 1, k - 1)))
+    from scipy import stats as _st  # lazily: scipy.stats costs 1-2 s to import
+
     return min(v, 1.0), chi2, dof, float(_st.chi2.sf(chi2, dof))
 
 

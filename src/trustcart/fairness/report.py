@@ -36,7 +36,7 @@ _COLUMNS: dict[str, tuple[str, str, list[str]]] = {
     "continuous": (
         "mean",
         "mean_ci",
-        ["mean", "median", "p10", "p90", "mean_ratio", "p_value_holm"],
+        ["mean", "p10", "p25", "median", "p75", "p90", "mean_ratio", "p_value_holm"],
     ),
     "ranking": (
         "mean_exposure",
@@ -183,12 +183,45 @@ def plot_svg(result: AuditResult) -> str:
     return _svg(fig)
 
 
+def distribution_chart(doc: dict[str, Any], chart_id: str = "distribution") -> Any:
+    """Price (outcome) distribution per reported group of a continuous audit document, as
+    server-rendered SVG: p10/p25/median/p75/p90 box and mean with its 95% CI — numbers the
+    engine already returned, no extra query. None for other kinds, or stored audits made
+    before p25/p75 were computed."""
+    from trustcart.dashboard.charts import Spread, quantile_chart
+
+    if doc.get("kind") != "continuous":
+        return None
+    keys = ("p10", "p25", "median", "p75", "p90", "mean")
+    rows = []
+    for g in doc.get("groups", []):
+        if g.get("suppressed"):
+            continue
+        if any(g.get(k) is None for k in keys):
+            return None
+        ci = g.get("mean_ci") or [None, None]
+        p10, p25, median, p75, p90, mean = (float(g[k]) for k in keys)
+        rows.append(Spread(label(g["group"]), p10, p25, median, p75, p90, mean, ci[0], ci[1]))
+    if not rows:
+        return None
+    params = doc.get("parameters", {})
+    outcome = params.get("outcome", "")
+    return quantile_chart(
+        chart_id,
+        rows,
+        title=f"distribution of {outcome} by {' × '.join(params.get('groups', []))}",
+        x_label=str(outcome),
+    )
+
+
 def to_html(result: AuditResult) -> str:
-    """A standalone HTML report: findings, the plot, the groups table and summary metrics."""
+    """A standalone HTML report: findings, the plots, the groups table and summary metrics."""
     headers, rows = _table_data(result)
+    doc = result.to_dict()
     return _template("audit.html.j2").render(
-        doc=result.to_dict(),
+        doc=doc,
         plot=plot_svg(result) if result.reported else "<p>No group large enough to plot.</p>",
+        distribution=distribution_chart(doc),
         headers=headers,
         rows=rows,
         summary=_summary(result),
