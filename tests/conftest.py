@@ -16,6 +16,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -24,6 +25,7 @@ from trustcart.config import init_workspace
 from trustcart.store import Store
 from trustcart.workspace import Workspace
 
+CHROMIUM = "/usr/bin/chromium"
 PG_URL = os.environ.get(
     "TRUSTCART_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -105,3 +107,26 @@ def workspace(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
         yield ws
     finally:
         ws.close()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """One headless Debian Chromium per test module (marker ``browser``), driven by Playwright.
+
+    Never ``playwright install``: the system browser is used, and its absence is a failure
+    that says how to install it, not a skip (`.ci/run` installs it).
+    """
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)")
+    from playwright.sync_api import sync_playwright
+
+    from trustcart.sitescan import CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=list(CHROMIUM_ARGS), headless=True
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -18,7 +18,6 @@ pytest.register_assert_rewrite("_gateway_fixtures")
 import uvicorn
 
 from _gateway_fixtures import EXAMPLE, PRICE_FEATURES, choose, training_frame
-from test_consent_browser import chromium  # noqa: F401 - fixture
 from trustcart.api.app import create_app
 from trustcart.catalog import load_manifest
 from trustcart.catalog.repository import save_datamap
@@ -101,7 +100,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture
-def page(chromium: Any, server: Server) -> Iterator[Any]:  # noqa: F811
+def page(chromium: Any, server: Server) -> Iterator[Any]:
     ctx = chromium.new_context(base_url=server.url)
     ctx.set_default_timeout(5000)
     p = ctx.new_page()

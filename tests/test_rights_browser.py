@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from test_consent_browser import Server, chromium, new_page, server  # noqa: F401 - fixtures
+from test_consent_browser import Server, new_page, server  # noqa: F401 - fixtures
 from trustcart.rights import RightsService
 
 pytestmark = pytest.mark.browser

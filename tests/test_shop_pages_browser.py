@@ -22,7 +22,7 @@ from trustcart.config import init_workspace
 from trustcart.consent.tcf import decode_tcf
 from trustcart.privacy import Pseudonymizer
 from trustcart.rules import load_rules
-from trustcart.sitescan import CHROMIUM_ARGS, NO_CONSENT, analyze, latest_scan, scan_site
+from trustcart.sitescan import NO_CONSENT, analyze, latest_scan, scan_site
 from trustcart.store.tables import ConsentEvent, table_of
 from trustcart.workspace import Workspace
 
@@ -55,18 +55,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             yield s
     finally:
         ws.close()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, args=list(CHROMIUM_ARGS), headless=True
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture

@@ -29,7 +29,6 @@ from trustcart.catalog.repository import save_datamap
 from trustcart.config import init_workspace
 from trustcart.consent.gpp import GppOptions, gpp_config
 from trustcart.rules import load_rules
-from trustcart.sitescan import CHROMIUM_ARGS
 from trustcart.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -291,19 +290,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             yield s
     finally:
         ws.close()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, args=list(CHROMIUM_ARGS), headless=True
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture
