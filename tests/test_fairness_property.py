@@ -253,3 +253,27 @@ def test_group_columns_named_like_the_engines_aggregates(tmp_path: Path) -> None
         for c in result.groups
     }
     assert rates == {("a", 1): 0.5, ("b", 1): 1.0, ("b", 2): 0.5}
+
+
+def test_continuous_quantiles_of_a_nan_group(tmp_path: Path) -> None:
+    """Found by the property above: a float group column holding NaN got no histogram (two NaN
+    objects are not equal dict keys), and the exact-quantile code indexed an empty array."""
+    columns = {
+        "g": (pa.float64(), [NAN, NAN, NAN, 1.5, 1.5, 1.5]),
+        "y": (pa.float64(), [1.0, 2.0, 4.0, 3.0, 5.0, 9.0]),
+    }
+    result = audit(_write(tmp_path, columns, None), ["g"], "y", "continuous", min_group_size=1)
+    medians = {_key(c.group["g"]): c.metrics["median"] for c in result.groups}
+    assert medians == {("NaN",): 2.0, ("v", 1.5): 5.0}  # numpy.median of each group
+
+
+def test_welch_test_with_underflowing_variances_takes_the_normal_limit() -> None:
+    """Found by the property above: variances near 1e-160 square to 0.0, which divided the
+    Welch–Satterthwaite degrees of freedom by zero."""
+    from scipy.special import ndtr
+
+    from trustcart.fairness import stats
+
+    r = stats.welch_test(1e-160, 1e-160, 5, 0.0, 1e-160, 5)
+    assert r is not None and r.p_value == pytest.approx(2 * ndtr(-abs(r.statistic)))
+    assert r.ci is not None and r.ci[0] < r.difference < r.ci[1]

@@ -113,9 +113,18 @@ def _cell_condition(spec: Spec, group: dict[str, Any]) -> Any:
 
 def _cell_index(tbl: pa.Table, groups: Sequence[str], cells: Sequence[Cell]) -> np.ndarray:
     """For each returned row, the index of its cell in ``cells`` (−1 for cells not asked)."""
-    lookup = {tuple(c.group[g] for g in groups): i for i, c in enumerate(cells)}
-    keys = zip(*(tbl[g].to_pylist() for g in groups), strict=True)
+    lookup = {tuple(_key(c.group[g]) for g in groups): i for i, c in enumerate(cells)}
+    keys = zip(*(map(_key, tbl[g].to_pylist()) for g in groups), strict=True)
     return np.fromiter((lookup.get(k, -1) for k in keys), dtype=np.int64, count=tbl.num_rows)
+
+
+_NAN = object()
+
+
+def _key(value: Any) -> Any:
+    """A group value usable as a dict key: every NaN is one key (NaN != NaN, and two NaN
+    objects do not even match by identity), so a NaN group finds its cell."""
+    return _NAN if isinstance(value, float) and math.isnan(value) else value
 
 
 def _histograms(spec: Spec, cells: Sequence[Cell], grid: _Grid, extra: Any = None) -> list[_Hist]:

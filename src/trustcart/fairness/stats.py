@@ -87,7 +87,10 @@ def welch_test(
         p = 1.0 if diff == 0 else 0.0
         return TestResult(0.0 if diff == 0 else math.copysign(math.inf, diff), p, diff, None)
     se = math.sqrt(se2)
-    df = se2 * se2 / (va * va / (n_a - 1) + vb * vb / (n_b - 1))
+    denom = va * va / (n_a - 1) + vb * vb / (n_b - 1)
+    # Tiny variances (≈ 1e-160 and below) underflow when squared: the Welch–Satterthwaite
+    # degrees of freedom then tend to infinity, i.e. the normal limit.
+    df = se2 * se2 / denom if denom > 0 else math.inf
     t = diff / se
     p = float(2 * _sp.stdtr(df, -abs(t)))
     half = float(_sp.stdtrit(df, 0.5 + confidence / 2)) * se
