@@ -485,6 +485,19 @@ def test_monitor_over_a_parquet_source_with_duckdb(tmp_path: Path) -> None:
     ws.close()
 
 
+@pytest.mark.spark
+def test_monitor_over_a_spark_source(tmp_path: Path, spark_session: Any) -> None:
+    """The same monitor through the Spark backend (local mode, the session shared with the
+    audit tests): same windows, values and single alert as on DuckDB."""
+    frame = _price_frame()
+    path = tmp_path / "prices.parquet"
+    frame.to_parquet(path)
+    ws = Workspace.create(tmp_path / "ws")
+    write_monitors(ws, {"monitors": [_price_monitor("spark://local[2]", f"parquet:{path}")]})
+    _check_price_monitor(ws, frame)
+    ws.close()
+
+
 @pytest.mark.postgres
 def test_monitor_over_a_postgres_table(tmp_path: Path) -> None:
     import uuid
