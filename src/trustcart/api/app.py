@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 import trustcart
 from trustcart.api.errors import install_error_handlers
+from trustcart.api.fastpath import DecisionFastPath
 from trustcart.api.hardening import install_hardening
 from trustcart.api.links import install_links
 from trustcart.api.logging import install_access_log
@@ -29,13 +31,31 @@ from trustcart.web.concerns_pages import router as concern_pages
 from trustcart.workspace import Workspace
 
 
-def create_app(workspace: Workspace) -> FastAPI:
+class TrustCartAPI(FastAPI):
+    """FastAPI, with the single-decision route answered by :class:`DecisionFastPath` (the
+    busiest request, without the framework's routing cost; see ``trustcart.api.fastpath``)."""
+
+    decision_fast_path: DecisionFastPath | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fast = self.decision_fast_path
+        if fast is not None and scope["type"] == "http":
+            if self.root_path:
+                scope["root_path"] = self.root_path
+            if fast.handles(scope):
+                await fast(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
+def create_app(workspace: Workspace, *, fast_decisions: bool = True) -> FastAPI:
     """Build the app serving ``workspace``.
 
     The workspace is opened by the caller (``trustcart serve`` or a test) so the app never
-    reads configuration itself.
+    reads configuration itself. ``fast_decisions=False`` leaves ``POST /v1/decisions/{kind}``
+    to its FastAPI route (the tests compare the two).
     """
-    app = FastAPI(
+    app = TrustCartAPI(
         title="TrustCart",
         version=trustcart.__version__,
         description=(
@@ -79,6 +99,8 @@ def create_app(workspace: Workspace) -> FastAPI:
     app.include_router(privacy_pages)  # end-user pages under /privacy (no API key)
     app.include_router(dashboard_pages)  # DPO dashboard under /dashboard (login session)
     app.include_router(concern_pages)  # whistleblower channel /concerns (no account)
+    if fast_decisions:
+        app.decision_fast_path = DecisionFastPath(app)
     return app
 
 

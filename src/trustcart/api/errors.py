@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -41,6 +43,33 @@ def _allowed_methods(app: FastAPI, path: str) -> list[str]:
     return sorted(allowed)
 
 
+def validation_body(errors: Sequence[Any]) -> dict[str, Any]:
+    """The 422 body for pydantic/FastAPI errors: each error's location, message and type, and
+    a one-line summary of the first five (shared by the decision fast path, so both answer
+    the same bytes)."""
+    details = [
+        {"loc": _loc(list(e.get("loc", ()))), "message": e.get("msg", ""), "type": e["type"]}
+        for e in errors
+    ]
+    summary = "; ".join(f"{d['loc']}: {d['message']}" for d in details[:5])
+    return {"error": "validation_error", "message": summary, "details": details}
+
+
+def unexpected_error(method: str, route: str, path: str) -> JSONResponse:
+    """The bare 500 for our own bug: logged with the route template (a raw path may carry a
+    subject id), no traceback in the body, security headers set (see ``_unexpected``)."""
+    log.exception("unhandled error on %s %s", method, route)
+    return JSONResponse(
+        {
+            "error": "internal_error",
+            "message": "internal error; see server log",
+            "details": None,
+        },
+        status_code=500,
+        headers=security_headers(path),
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
@@ -50,15 +79,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [
-            {"loc": _loc(list(e.get("loc", ()))), "message": e.get("msg", ""), "type": e["type"]}
-            for e in exc.errors()
-        ]
-        summary = "; ".join(f"{d['loc']}: {d['message']}" for d in details[:5])
-        return JSONResponse(
-            {"error": "validation_error", "message": summary, "details": details},
-            status_code=422,
-        )
+        return JSONResponse(validation_body(exc.errors()), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -81,15 +102,6 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # The route template, not the raw path: a path may carry a subject id (personal data).
         route = getattr(request.scope.get("route"), "path", "<unmatched>")
-        log.exception("unhandled error on %s %s", request.method, route)
         # Starlette's ServerErrorMiddleware sends this response past the hardening middleware
-        # (it wraps every user middleware), so the security headers are set here.
-        return JSONResponse(
-            {
-                "error": "internal_error",
-                "message": "internal error; see server log",
-                "details": None,
-            },
-            status_code=500,
-            headers=security_headers(HardeningMiddleware.path_of(request.scope)),
-        )
+        # (it wraps every user middleware), so the security headers are set on it.
+        return unexpected_error(request.method, route, HardeningMiddleware.path_of(request.scope))
