@@ -153,3 +153,53 @@ def test_sync_mode_append_async_commits_in_a_thread(workspace: Workspace, gatewa
     seq, _at = asyncio.run(main())
     assert seq == 1 and _stored(workspace.store, d.id) == 1 and log.batches == 1
     assert log._thread is None  # no writer thread in sync mode
+
+
+def test_a_returning_person_is_decided_on_the_loop_a_new_one_in_a_thread(
+    gateway: Gateway, consent: ConsentService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``prepare`` runs on the event loop only when it needs no database (key in memory,
+    polls not due); the answer is the same either way and a withdrawal recorded meanwhile is
+    honoured at once."""
+    # the fixtures poll on every call (max_staleness 0); a server polls at most every 50 ms/1 s
+    gateway.max_staleness = gateway.keys.max_staleness = consent.index.max_staleness = 60.0
+    choose(consent, "c-loop", ["dynamic_pricing"], "granted")
+    hops: list[str] = []
+    threads: list[int] = []
+    real_to_thread, real_prepare = asyncio.to_thread, gateway.prepare
+
+    async def to_thread(f: Any, *args: Any) -> Any:
+        hops.append(getattr(f, "__name__", "?"))
+        return await real_to_thread(f, *args)
+
+    def prepare(req: DecisionRequest) -> Any:
+        threads.append(threading.get_ident())
+        return real_prepare(req)
+
+    monkeypatch.setattr(asyncio, "to_thread", to_thread)
+    monkeypatch.setattr(gateway, "prepare", prepare)
+
+    async def main() -> list[Any]:
+        loop_thread = threading.get_ident()
+        first = await gateway.decide_async(_request("c-loop"))  # new key: created in a thread
+        assert hops == ["prepare"] and threads[-1] != loop_thread
+        assert gateway.prepare_is_cpu_only(_request("c-loop"))
+        second = await gateway.decide_async(_request("c-loop"))
+        assert hops == ["prepare"] and threads[-1] == loop_thread  # no hop
+        gateway.consent.index._checked = 0.0  # a poll of the consent log is due
+        assert not gateway.prepare_is_cpu_only(_request("c-loop"))
+        third = await gateway.decide_async(_request("c-loop"))
+        assert hops == ["prepare", "prepare"] and threads[-1] != loop_thread
+        gateway._checked_at = 0.0  # a poll of the proxies is due
+        assert not gateway.prepare_is_cpu_only(_request("c-loop"))
+        await gateway.decide_async(_request("c-loop"))
+        assert len(hops) == 3
+        choose(consent, "c-loop", ["dynamic_pricing"], "withdrawn")
+        assert gateway.prepare_is_cpu_only(_request("c-loop"))
+        fourth = await gateway.decide_async(_request("c-loop"))
+        return [first, second, third, fourth]
+
+    first, second, third, fourth = asyncio.run(main())
+    assert first.output == second.output == third.output and second.personalised
+    assert fourth.personalised is False and fourth.output != second.output
+    assert [d.seq for d in (first, second, third)] == sorted({first.seq, second.seq, third.seq})

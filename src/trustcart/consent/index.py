@@ -66,6 +66,10 @@ class ConsentIndex:
             self._seq = max((r.seq for r in rows), default=0)
         self.refresh()
 
+    def fresh(self) -> bool:
+        """Whether :meth:`get` will answer from memory (no poll of the database is due)."""
+        return time.monotonic() - self._checked < self.max_staleness
+
     def get(self, subject: str, purpose: str) -> StateEntry | None:
         """The latest choice (possibly up to ``max_staleness`` old for other writers)."""
         now = time.monotonic()

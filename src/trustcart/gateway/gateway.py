@@ -400,11 +400,28 @@ class Gateway:
 
     async def decide_async(self, req: DecisionRequest) -> Decision:
         """:meth:`decide` for an event loop (the HTTP API): ``prepare`` runs in a worker thread
-        (it may read or write the database), then the coroutine awaits the log's group commit
-        without holding a thread. Returns once the decision is durably logged."""
-        d = await asyncio.to_thread(self.prepare, req)
+        when it may read or write the database (else on the loop, see
+        :meth:`prepare_is_cpu_only`), then the coroutine awaits the log's group commit without
+        holding a thread. Returns once the decision is durably logged."""
+        if self.prepare_is_cpu_only(req):
+            d = self.prepare(req)  # a returning person: a thread hop would cost more
+        else:
+            d = await asyncio.to_thread(self.prepare, req)
         seq, at = await self.log.append_async(d.payload())
         return replace(d, seq=seq, created_at=at)
+
+    def prepare_is_cpu_only(self, req: DecisionRequest) -> bool:
+        """Whether :meth:`prepare` for ``req`` will read or write no database: the proxies
+        and the consent index were polled recently and the person's key is in memory (the
+        usual case for a returning shopper). Such a prepare takes ~0.3 ms of CPU, which is
+        cheaper on the event loop than the hand-off to a worker thread and back; a first
+        decision (key created and committed) or a due poll still runs in a thread, so the
+        loop never waits on the database."""
+        return (
+            time.monotonic() - self._checked_at < self.max_staleness
+            and self.consent.index.fresh()
+            and self.keys.cached(req.subject)
+        )
 
     def decide_many(self, requests: Sequence[DecisionRequest]) -> list[Decision]:
         """Take several decisions and log them in one transaction (all or nothing): e.g. the

@@ -36,6 +36,7 @@ from trustcart.store.tables import DecisionExplanation, DecisionRow, LogEntry, t
 
 DECISION_LOG = "decisions"
 _rows = table_of(DecisionRow)
+_INSERT_ROWS = _rows.insert()  # built once: the hot path executes its cached compiled form
 _entries = table_of(LogEntry)
 _explanations = table_of(DecisionExplanation)
 _COPIED = (
@@ -151,7 +152,7 @@ class DecisionLog:
         with self.store.write() as conn:
             records = self.log.append_many(payloads, conn=conn)
             conn.execute(
-                _rows.insert(),
+                _INSERT_ROWS,
                 [
                     {
                         "id": p["id"],

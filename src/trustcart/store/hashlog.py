@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from trustcart.clock import iso, utcnow
@@ -34,6 +34,18 @@ if TYPE_CHECKING:
 GENESIS = "0" * 64
 _entries = table_of(LogEntry)
 _heads = table_of(LogHead)
+# The append path's statements, built once: constructing a SQLAlchemy expression costs more
+# CPU than executing the cached compiled form, and appends are the hottest writes (every
+# decision). Parameters are bound per call.
+_HEAD_FOR_UPDATE = (
+    select(_heads.c.seq, _heads.c.hash).where(_heads.c.log == bindparam("log")).with_for_update()
+)
+_INSERT_ENTRIES = insert(_entries)
+_MOVE_HEAD = (
+    update(_heads)
+    .where(_heads.c.log == bindparam("head_log"))
+    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"), updated_at=bindparam("at"))
+)
 
 
 def _default(value: Any) -> Any:
@@ -129,14 +141,13 @@ class HashChainLog:
         return self._append(conn, payloads)
 
     def _lock_head(self, conn: Connection) -> tuple[int, str]:
-        stmt = select(_heads.c.seq, _heads.c.hash).where(_heads.c.log == self.name)
-        row = conn.execute(stmt.with_for_update()).first()
+        row = conn.execute(_HEAD_FOR_UPDATE, {"log": self.name}).first()
         if row is not None:
             return int(row.seq), str(row.hash)
         values = {"log": self.name, "seq": 0, "hash": GENESIS, "updated_at": utcnow()}
         if conn.dialect.name == "postgresql":
             conn.execute(pg_insert(_heads).values(values).on_conflict_do_nothing())
-            row = conn.execute(stmt.with_for_update()).one()
+            row = conn.execute(_HEAD_FOR_UPDATE, {"log": self.name}).one()
             return int(row.seq), str(row.hash)
         conn.execute(insert(_heads).values(values))  # SQLite: BEGIN IMMEDIATE holds the lock
         return 0, GENESIS
@@ -165,11 +176,9 @@ class HashChainLog:
             prev = digest
         if not rows:
             return []
-        conn.execute(insert(_entries), rows)
+        conn.execute(_INSERT_ENTRIES, rows)
         conn.execute(
-            update(_heads)
-            .where(_heads.c.log == self.name)
-            .values(seq=seq, hash=prev, updated_at=now)
+            _MOVE_HEAD, {"head_log": self.name, "head_seq": seq, "head_hash": prev, "at": now}
         )
         return records
 
