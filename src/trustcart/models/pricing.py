@@ -17,6 +17,7 @@ import pandas as pd
 from trustcart.explain import Attribution, tree_attributions
 from trustcart.gateway.plugin import FeatureSpec
 from trustcart.models._data import check_columns, row, training_sha256
+from trustcart.models._lgbm_row import fast_row_predictor
 
 #: Small, deterministic, single-threaded (on 2 cores a second thread can slow a fit 40×).
 DEFAULT_PARAMS: dict[str, Any] = {
@@ -49,11 +50,16 @@ class LightGBMPricing:
         self.name = name
         self.version = version
         self.training_sha256 = training_sha256
+        self._fast = fast_row_predictor(booster, len(self.names))
 
     def predict(
         self, features: Mapping[str, Any], candidates: Sequence[str] | None = None
     ) -> float:
         """The price adjustment, e.g. ``-0.04`` for 4% below list price."""
+        if self._fast is not None:  # the C single-row entry point: ~1 µs instead of ~20 µs
+            return self._fast.predict(
+                [np.nan if features.get(n) is None else float(features[n]) for n in self.names]
+            )
         return float(self.booster.predict(row(features, self.names), num_threads=1)[0])
 
     def explain(self, features: Mapping[str, Any]) -> Attribution:
