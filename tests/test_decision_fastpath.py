@@ -112,6 +112,8 @@ BAD: list[tuple[str, str, dict[str, str], bytes | None, int, str]] = [
      b'{"subject":"s","list_price":"5"}', 422, "body"),
     ("no content type", "/v1/decisions/price", {"@": "service", "Content-Type": ""},
      b'{"subject":"s","list_price":"5"}', 422, "body"),
+    ("not UTF-8", "/v1/decisions/price", {"@": "service"}, b'\xa5{"subject":"s"}', 400,
+     "error parsing the body"),
     ("wrong role", "/v1/decisions/price", {"@": "support"}, b'{"subject":"s"}', 403,
      "decisions:write"),
 ]  # fmt: skip

@@ -74,6 +74,10 @@ class _Disconnected(Exception):
     """The client went away before sending its whole body: nobody to answer."""
 
 
+class _BadBody(Exception):
+    """A body FastAPI could not parse at all (not even as JSON text): its 400."""
+
+
 class _TooLarge(Exception):
     """The body exceeds :data:`MAX_BODY`."""
 
@@ -157,6 +161,13 @@ class DecisionFastPath:
             await JSONResponse(exc.to_dict(), status_code=exc.status)(scope, receive, send)
         except _Invalid as exc:
             await JSONResponse(validation_body(exc.errors), status_code=422)(scope, receive, send)
+        except _BadBody:
+            payload = {
+                "error": "http_error",
+                "message": "There was an error parsing the body",
+                "details": None,
+            }
+            await JSONResponse(payload, status_code=400)(scope, receive, send)
         except _TooLarge:
             payload = {
                 "error": "payload_too_large",
@@ -213,6 +224,8 @@ class DecisionFastPath:
                             }
                         ]
                     ) from None
+                except Exception:  # e.g. bytes that are not UTF-8: FastAPI's 400, same words
+                    raise _BadBody from None
             else:
                 data = raw
         principal = await self._principal(authorization, api_key)
