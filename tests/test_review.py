@@ -316,6 +316,14 @@ def test_cli_list_show_decide_stats(
         "cli",
     )
     r = runner.invoke(
+        cli, [*ws, "review", "extend", case.id, "--reason", "Need the history", "--key", key]
+    )
+    assert r.exit_code == 0, r.output
+    assert f"now due {desk.get(case.id).due_on.isoformat()}" in r.stdout
+    assert desk.get(case.id).due_on > case.due_on
+    r = runner.invoke(cli, [*ws, "review", "extend", case.id, "--reason", "x", "--key", key])
+    assert r.exit_code == 2 and "already extended" in r.output
+    r = runner.invoke(
         cli,
         [*ws, "review", "decide", case.id, "--verdict", "override", "--reasons", "Too high",
          "--change", "price=30.00", "--key", key],
@@ -349,3 +357,54 @@ def test_scan_reports_overdue_reviews(
     high = found[f"review_case:{eu.id}"]
     assert high.severity == "high" and "GDPR Art. 22(3)" in high.message
     assert "Art. 22(3)" in high.rule and found[f"review_case:{va.id}"].severity == "low"
+
+
+def test_extension_follows_the_rule_pack_tells_the_shopper_and_is_replayed(
+    workspace: Workspace, gw: Gateway, consent: ConsentService
+) -> None:
+    """GDPR Art. 12(3): two further months on top of the first, decided within the first;
+    one extension only; a regime without extensions (LGPD Art. 19) refuses; the new due date
+    is in the chain, so editing it in the table is caught."""
+    received = datetime(2026, 1, 31, 9, tzinfo=UTC)
+    now = [received]
+    desk = ReviewDesk(workspace, gateway=gw, clock=lambda: now[0])
+    d = _price(gw, consent, "c-ext")
+    case = desk.contest(d.id, ContestIn(statement="why?", contact="ext@b.example"))
+    assert case.due_on == date(2026, 2, 28)  # one calendar month, clamped to the month's end
+    now[0] = datetime(2026, 2, 20, 9, tzinfo=UTC)
+    with pytest.raises(ValidationError, match="needs a reason"):
+        desk.extend(case.id, "  ", reviewer="r")
+    longer = desk.extend(case.id, "We are checking the price history.", reviewer="r.moreau")
+    # two months after the end of the first period, capped at three months from receipt
+    assert longer.due_on == min(add_months(date(2026, 2, 28), 2), add_months(received.date(), 3))
+    assert longer.due_on == date(2026, 4, 28) and longer.open
+    (msg,) = desk.outbox.messages(case.id)
+    assert msg.recipient == "ext@b.example" and "2026-04-28" in msg.body
+    assert "checking the price history" in msg.body and "GDPR" in msg.body
+    with pytest.raises(Conflict, match="already extended"):
+        desk.extend(case.id, "again", reviewer="r")
+    steps = desk.steps(case.id)
+    assert [s["step"] for s in steps] == ["contested", "extended"]
+    assert steps[1]["old_due_on"] == "2026-02-28" and steps[1]["reason"] == "(sealed)"
+    assert all("price history" not in str(e.payload) for e in workspace.store.log(REVIEW_LOG))
+    assert desk.overdue(date(2026, 3, 15)) == []  # no longer overdue after the first month
+    chain, table = verify_review(workspace.store)
+    assert chain.ok and table.ok
+    with workspace.store.write() as conn:  # move the date back in the table only
+        conn.execute(update(table_of(ReviewCaseRow)).values(due_on=date(2026, 2, 28)))
+    chain, table = verify_review(workspace.store)
+    assert chain.ok and not table.ok and "due_on" in (table.reason or "")
+    with workspace.store.write() as conn:
+        conn.execute(update(table_of(ReviewCaseRow)).values(due_on=date(2026, 4, 28)))
+    desk.decide(case.id, "uphold", "The price was in the band.", reviewer="r.moreau")
+    with pytest.raises(Conflict, match="already resolved"):
+        desk.extend(case.id, "late", reviewer="r")
+    # too late: the first period is over
+    late = desk.contest(_price(gw, consent, "c-late").id)
+    now[0] = datetime(2026, 6, 1, 9, tzinfo=UTC)
+    with pytest.raises(Conflict, match="response period ended"):
+        desk.extend(late.id, "busy", reviewer="r")
+    # a regime without an extension: LGPD's 15 days
+    br = desk.contest(_price(gw, consent, "c-br", j="BR").id)
+    with pytest.raises(Conflict, match="allows no extension"):
+        desk.extend(br.id, "busy", reviewer="r")

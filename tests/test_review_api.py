@@ -246,6 +246,25 @@ def test_dashboard_queue_detail_and_override(
     form = {"verdict": "override", "field": "price", "value": "41.00", "reasons": "Too high"}
     r = client.post(f"/dashboard/review/{case_id}/decide", data=form, follow_redirects=False)
     assert r.status_code == 403 and ReviewDesk(workspace, gateway=gw).get(case_id).open
+    # more time first: once, through the form (CSRF), shown in the timeline, then gone
+    assert 'id="extend-form"' in page.text
+    before = ReviewDesk(workspace, gateway=gw).get(case_id).due_on
+    r = client.post(f"/dashboard/review/{case_id}/extend", data={"reason": "x"})
+    assert r.status_code == 403 and ReviewDesk(workspace, gateway=gw).get(case_id).due_on == before
+    r = client.post(
+        f"/dashboard/review/{case_id}/extend",
+        data={"csrf": csrf.group(1), "reason": "Checking the price history"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    after = ReviewDesk(workspace, gateway=gw).get(case_id).due_on
+    extended = client.get(f"/dashboard/review/{case_id}").text
+    assert after > before and f"due {before.isoformat()} → {after.isoformat()}" in extended
+    assert 'id="extend-form"' not in extended and after.isoformat() in extended
+    r = client.post(
+        f"/dashboard/review/{case_id}/extend", data={"csrf": csrf.group(1), "reason": "again"}
+    )
+    assert r.status_code == 409 and "already extended" in r.text
     bad = {**form, "csrf": csrf.group(1), "value": "-3"}
     r = client.post(f"/dashboard/review/{case_id}/decide", data=bad)
     assert r.status_code == 422 and "positive" in r.text
@@ -261,3 +280,28 @@ def test_dashboard_queue_detail_and_override(
     client.cookies.clear()
     _login(client, "ana")
     assert client.get("/dashboard/review").status_code == 403
+
+
+def test_extend_over_http(
+    client: TestClient, workspace: Workspace, consent: ConsentService
+) -> None:
+    did = _decide(client, workspace, consent, "c-10")
+    service, reviewer = auth(workspace, Role.SERVICE), auth(workspace, Role.REVIEWER)
+    case = client.post(
+        f"/v1/decisions/{did}/contest", headers=service, json={"contact": "x@y.example"}
+    ).json()
+    path = f"/v1/review/cases/{case['id']}/extend"
+    assert client.post(path, headers=service, json={"reason": "busy"}).status_code == 403
+    r = client.post(path, headers=reviewer, json={"reason": ""})
+    assert r.status_code == 422 and "reason" in r.json()["message"]
+    r = client.post(path, headers=reviewer, json={"reason": "Checking the price history."})
+    assert r.status_code == 200, r.text
+    extended = r.json()
+    assert extended["due_on"] > case["due_on"] and extended["status"] == case["status"]
+    r = client.post(path, headers=reviewer, json={"reason": "again"})
+    assert r.status_code == 409 and "already extended" in r.json()["message"]
+    steps = client.get(f"/v1/review/cases/{case['id']}", headers=reviewer).json()["steps"]
+    assert [s["step"] for s in steps] == ["contested", "extended"]
+    assert steps[1]["reviewer"].startswith("api:") and steps[1]["due_on"] == extended["due_on"]
+    r = client.post("/v1/review/cases/rv_0000/extend", headers=reviewer, json={"reason": "x"})
+    assert r.status_code == 404 and "no review case" in r.json()["message"]

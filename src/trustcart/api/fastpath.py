@@ -162,7 +162,7 @@ class DecisionFastPath:
         except _Invalid as exc:
             await JSONResponse(validation_body(exc.errors), status_code=422)(scope, receive, send)
         except _BadBody:
-            payload = {
+            payload: dict[str, Any] = {
                 "error": "http_error",
                 "message": "There was an error parsing the body",
                 "details": None,

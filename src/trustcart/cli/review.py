@@ -231,6 +231,30 @@ def decide(
 
 
 @app.command()
+def extend(
+    ctx: typer.Context,
+    case_id: CaseId,
+    reason: Annotated[str, typer.Option(help="Why more time is needed (the shopper reads it).")],
+    key: KeyOption = None,
+    purpose: PurposeOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Extend a case's deadline once, where the law allows (e.g. GDPR Art. 12(3): two more
+    months, decided within the first); the shopper is told why and until when."""
+    from trustcart.review import ReviewDesk
+
+    with open_workspace(ctx) as ws:
+        desk = ReviewDesk(ws)
+        desk.get(case_id)
+        who = _logged(ws, key, Scope.REVIEW_WRITE, "extend", purpose, case_id)
+        case = desk.extend(case_id, reason, reviewer=f"cli:{who.name}")
+    if fmt is OutputFormat.json:
+        print_json(case.to_dict())
+    else:
+        console.print(f"{case.id} now due {case.due_on.isoformat()}", highlight=False)
+
+
+@app.command()
 def stats(
     ctx: typer.Context,
     by: Annotated[str, typer.Option(help="group, jurisdiction or kind.")] = "group",

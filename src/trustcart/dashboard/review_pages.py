@@ -89,14 +89,17 @@ def review_case(
 def review_action(
     request: Request,
     case_id: str,
-    action: Literal["assign", "decide"],
+    action: Literal["assign", "decide", "extend"],
     p: Annotated[Posted, Depends(posted(Scope.REVIEW_WRITE))],
 ) -> Response:
-    """Take the case, or uphold/override it with reasons (the shopper is told at once)."""
+    """Take the case, extend its deadline, or uphold/override it with reasons (the shopper
+    is told at once)."""
     desk = get_desk(request)
     try:
         if action == "assign":
             desk.assign(case_id, _actor(p.viewer))
+        elif action == "extend":
+            desk.extend(case_id, p.form.get("reason", ""), reviewer=_actor(p.viewer))
         else:
             verdict = p.form.get("verdict", "")
             changes: dict[str, Any] | None = None

@@ -39,6 +39,7 @@ from trustcart.review.model import (
 from trustcart.review.policy import ReviewFrame, review_frame
 from trustcart.review.tokens import DEFAULT_TTL, make_review_token, read_review_token
 from trustcart.rights.outbox import OutboxSender, Sender
+from trustcart.rights.policy import extended_due
 from trustcart.rules import Rules, load_rules
 from trustcart.store import CopyCheck, LogRecord, Store, VerifyResult
 from trustcart.store.tables import ReviewCaseRow, table_of
@@ -318,7 +319,7 @@ class ReviewDesk:
         out = []
         for rec in self._entries(case_id):
             p = dict(rec.payload)
-            for sealed in ("statement", "contact", "reasons"):
+            for sealed in ("statement", "contact", "reasons", "reason"):
                 if sealed in p:
                     p[sealed] = "(sealed)" if p[sealed] else None
             out.append({**p, "seq": rec.seq, "logged_at": rec.created_at.isoformat()})
@@ -652,6 +653,79 @@ class ReviewDesk:
         self.notify(case_id, page_url=page_url)
         return self.get(case_id)
 
+    def extend(self, case_id: str, reason: str, *, reviewer: str) -> ReviewCase:
+        """Give the review more time where the law allows it, telling the shopper why and
+        until when (once per case).
+
+        The new date follows the jurisdiction's response-period rule, as for a rights request
+        (:func:`trustcart.rights.policy.extended_due`): e.g. GDPR Art. 12(3) allows two further
+        months, decided and told within the first month; a regime with no extension (or a due
+        date already past) is a 409 saying so. The reason is sealed with the person's key, like
+        a verdict's reasons, and the step is appended to the case's hash-chained log.
+        """
+        reason = reason.strip()
+        if not reason:
+            raise ValidationError("an extension needs a reason: the shopper reads it")
+        if len(reason) > MAX_REASONS:
+            raise ValidationError(f"the reason is limited to {MAX_REASONS} characters")
+        reviewer = reviewer.strip()[:200]
+        if not reviewer:
+            raise ValidationError("name the reviewer extending the case")
+        case = self.get(case_id)
+        if not case.open:
+            raise Conflict(
+                f"review case {case_id} was already resolved ({case.status.value}): "
+                "nothing to extend",
+                details={"status": case.status.value},
+            )
+        done = [e for e in self._entries(case_id) if e.payload.get("step") == "extended"]
+        if done:
+            raise Conflict(
+                f"review case {case_id} was already extended (to {case.due_on.isoformat()}); "
+                "the law allows one extension",
+                details={"due_on": case.due_on.isoformat()},
+            )
+        j = self.rules.resolve(case.jurisdiction)
+        today = self.clock().date()
+        new_due = extended_due(j, case.created_at.date(), case.due_on, today)
+        citation = (
+            j.deadline.citation
+            if case.statutory
+            else (f"TrustCart service target ({j.deadline.citation} period)")
+        )
+        with self.store.write() as conn:
+            r = self._locked(conn, case_id)
+            if CaseStatus(r.status) in FINAL:
+                raise Conflict(f"review case {case_id} was already resolved ({r.status})")
+            if r.due_on != case.due_on:
+                raise Conflict(f"review case {case_id} was extended meanwhile (to {r.due_on})")
+            sealed = self.gateway.keys.seal_for_token(r.subject, {"text": reason})
+            conn.execute(
+                update(_cases)
+                .where(_cases.c.id == case_id)
+                .values(due_on=new_due, updated_at=self.clock())
+            )
+            self._step(
+                conn,
+                case_id,
+                "extended",
+                reviewer=reviewer,
+                old_due_on=case.due_on.isoformat(),
+                due_on=new_due.isoformat(),
+                reason=sealed,
+                citation=citation,
+            )
+        contact, _ = self._unseal(r.subject, r.contact)
+        recipient = contact["email"] if contact else f"decision:{case.decision_id}"
+        self.sender.send(
+            case_id,
+            recipient,
+            "Your review: we need more time",
+            f"We need more time to review the decision you contested ({case_id}): {reason}\n\n"
+            f"We will answer by {new_due.isoformat()} ({citation}).",
+        )
+        return self.get(case_id)
+
     def notify(self, case_id: str, *, page_url: str | None = None) -> ReviewCase:
         """Send the outcome to the shopper through the sender and log it (retry-safe: a case
         already notified is left alone)."""
@@ -752,6 +826,8 @@ def verify_review_cases(store: Store) -> CopyCheck:
             return CopyCheck(False, checked, rec.seq, f"step {step!r} of unknown case {cid}")
         elif step == "assigned":
             expected[cid].update(status=CaseStatus.IN_REVIEW.value, assigned_to=p["reviewer"])
+        elif step == "extended":
+            expected[cid]["due_on"] = p["due_on"]
         elif step in (CaseStatus.UPHELD.value, CaseStatus.OVERRIDDEN.value):
             e = expected[cid]
             e.update(

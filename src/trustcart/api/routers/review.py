@@ -19,6 +19,7 @@ from trustcart.api.schemas import ErrorBody
 from trustcart.clock import utcnow
 from trustcart.governance import Scope
 from trustcart.review import ContestIn, ReviewDesk, VerdictIn, overturn_rates
+from trustcart.review.model import MAX_REASONS
 
 router = APIRouter(tags=["review"])
 DecisionIdPath = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_]+$")]
@@ -55,6 +56,13 @@ class AssignIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     reviewer: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class ExtendIn(BaseModel):
+    """Why the review needs more time (sent to the shopper)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=MAX_REASONS)
 
 
 @router.post(
@@ -119,6 +127,18 @@ def post_decision(
         changes=body.changes,
         page_url=page_url(request),
     ).to_dict()
+
+
+@router.post("/v1/review/cases/{case_id}/extend", **requires(Scope.REVIEW_WRITE, _ERRORS))
+def post_extend(
+    case_id: CaseIdPath, body: ExtendIn, desk: DeskDep, request: Request
+) -> dict[str, Any]:
+    """Extend the deadline once where the law allows (e.g. GDPR Art. 12(3): two more months,
+    decided within the first); the person is told why and until when through the outbox.
+    409 when the regime allows no extension, the period already ended, the case was extended
+    before or is resolved."""
+    principal = request.state.principal
+    return desk.extend(case_id, body.reason, reviewer=f"api:{principal.name}").to_dict()
 
 
 @router.get("/v1/review/stats", **requires(Scope.FAIRNESS_READ))
