@@ -195,6 +195,37 @@ def test_a_latin1_column_is_compared_exactly_too(mariadb_url: str, tmp_path: Pat
     engine.dispose()
 
 
+@pytest.mark.mariadb
+@pytest.mark.parametrize("column_type", ["INT UNSIGNED", "BIGINT UNSIGNED", "SMALLINT"])
+def test_pseudonymize_fits_unsigned_and_small_integer_ids(
+    mariadb_url: str, tmp_path: Path, column_type: str
+) -> None:
+    """WooCommerce keys customers by BIGINT UNSIGNED: a negative surrogate would be refused."""
+    engine = create_engine(mariadb_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                f"CREATE TABLE people (id INT PRIMARY KEY, customer_no {column_type} NOT NULL "
+                "UNIQUE, email VARCHAR(320) NOT NULL, name VARCHAR(100), created_at DATETIME)"
+            )
+        )
+        conn.execute(
+            text("INSERT INTO people VALUES (1, 1000, 'a@example.com', 'A', NULL)"),
+        )
+    bounds = {
+        "INT UNSIGNED": (2**31, 2**32 - 1),
+        "BIGINT UNSIGNED": (2**63, 2**64 - 1),
+        "SMALLINT": (-(2**15), -1),
+    }[column_type]
+    c = SqlConnector(_dataset(mariadb_url, erase="pseudonymize"), root=tmp_path)
+    change = c.erase({"customer_id": frozenset({"1000"})})
+    assert (change.rows_found, change.rows_changed) == (1, 1)
+    with engine.connect() as conn:
+        got = conn.execute(text("SELECT customer_no FROM people")).scalar_one()
+    assert bounds[0] <= got <= bounds[1]
+    engine.dispose()
+
+
 def test_pseudonymize_fits_an_int_column_and_retention_counts_from_naive_utc(
     sql_url: str, engine: Any, tmp_path: Path
 ) -> None:
@@ -207,7 +238,8 @@ def test_pseudonymize_fits_an_int_column_and_retention_counts_from_naive_utc(
     assert (change.rows_found, change.rows_changed) == (1, 1)
     assert change.fields_changed == ["customer_no", "email", "name"]
     got = {r["id"]: r for r in _all(engine, people)}
-    assert -(2**31) <= got[4]["customer_no"] < 0  # a surrogate an INT column accepts
+    bits = 63 if sql_url.startswith("sqlite") else 31  # SQLite integers are 64-bit
+    assert -(2**bits) <= got[4]["customer_no"] < 0  # a surrogate the INT column accepts
     assert got[4]["email"].startswith("erased_") and got[4]["name"] is None
     assert c.count(ids) == 0
 

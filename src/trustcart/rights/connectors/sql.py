@@ -125,20 +125,24 @@ def _coerce(col: Column[Any], values: list[str]) -> list[Any]:
     return values
 
 
-def _surrogate(col: Column[Any]) -> Any:
+def _surrogate(col: Column[Any], dialect: str) -> Any:
     """A random value unrelated to the person, for columns that must keep a value.
 
-    Negative integers (ids are positive) sized to the column: a 64-bit value does not fit an
-    ``INT``, and MariaDB/PostgreSQL refuse it rather than truncate.
+    Integers are sized to the column, because MariaDB and PostgreSQL refuse an out-of-range
+    value rather than truncate it: negative (ids are positive) down to the type's minimum, or,
+    for MariaDB/MySQL ``UNSIGNED`` columns (WooCommerce ids are ``BIGINT UNSIGNED``), in the
+    upper half of the range, above the signed maximum no real id reaches. SQLite integers are
+    64-bit whatever the declared type.
     """
     if _python_type(col) is int:
-        bits = (
-            62
-            if isinstance(col.type, BigInteger)
-            else 14
-            if isinstance(col.type, SmallInteger)
-            else 30
-        )
+        if dialect == "sqlite" or isinstance(col.type, BigInteger):
+            bits = 63
+        elif isinstance(col.type, SmallInteger):
+            bits = 15
+        else:
+            bits = 31
+        if getattr(col.type, "unsigned", False):
+            return 2**bits + secrets.randbelow(2**bits)
         return -secrets.randbelow(2**bits) - 1
     return "erased_" + secrets.token_hex(8)
 
@@ -273,7 +277,7 @@ class SqlConnector(Connector):
             if self.strategy == "mask" and col.nullable and not col.primary_key:
                 values[name] = None
             else:
-                values[name] = _surrogate(col)
+                values[name] = _surrogate(col, self.engine.dialect.name)
         for name in self.mask_fields:
             if name in identity or name not in self.table.c:
                 continue
