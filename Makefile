@@ -23,9 +23,10 @@ PYCANON := pycanon==1.3.6
 
 # The spark extra (PySpark, ~470 MB, built from the PyPI sdist: ~2 min the first time, then
 # from pip's wheel cache) is part of the dev install: the tests under marker `spark` run the
-# audits on Spark in local mode and fail, not skip, without it.
+# audits on Spark in local mode and fail, not skip, without it. The mysql extra (PyMySQL, pure
+# Python) is too: the rights connector tests run on a MariaDB shop database (marker `mariadb`).
 $(VENV)/.installed-dev: pyproject.toml constraints.txt Makefile | $(BIN)/python
-	$(PIP) -e '.[dev,spark]'
+	$(PIP) -e '.[dev,spark,mysql]'
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps '$(PYCANON)'
 	@touch $@ $(VENV)/.installed
 
@@ -66,7 +67,7 @@ check: lint test
 ## make lock: re-pin constraints.txt from a fresh resolution of pyproject.toml
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/python -m pip install --quiet -e '.[dev,spark]'
+	.lock-venv/bin/python -m pip install --quiet -e '.[dev,spark,mysql]'
 	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^trustcart' > constraints.txt
 	rm -rf .lock-venv
 

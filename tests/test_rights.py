@@ -1,9 +1,10 @@
 """Data-subject rights end to end over the example shop's real stores.
 
-The shop (``trustcart.demo.stores``): CRM and order tables in a SQL database (SQLite, or the
-workspace's PostgreSQL), a Parquet event export in 16 files, a newsletter CSV; plus TrustCart's
-consent ledger and decision log. Every expectation is checked against the stores directly
-(SQL, DuckDB, the CSV text), not against what the rights service says about itself.
+The shop (``trustcart.demo.stores``): CRM and order tables in a SQL database (SQLite, the
+workspace's PostgreSQL, or a MariaDB database: every test runs once per shop backend), a Parquet
+event export in 16 files, a newsletter CSV; plus TrustCart's consent ledger and decision log.
+Every expectation is checked against the stores directly (SQL, DuckDB, the CSV text), not
+against what the rights service says about itself.
 """
 
 # ruff: noqa: E402
@@ -21,6 +22,7 @@ pytest.register_assert_rewrite("_gateway_fixtures")
 from sqlalchemy import create_engine, text
 
 from _gateway_fixtures import choose
+from conftest import db_url_for_shop
 from trustcart.catalog import DataMap, load_manifest
 from trustcart.catalog.repository import save_datamap
 from trustcart.consent import ConsentService
@@ -38,15 +40,21 @@ CTX = {"loyalty_tier": 3, "basket_size": 6, "stock_level": 0.2, "gender": 1, "po
 
 
 @pytest.fixture
+def db_url(shop_backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """One run per shop backend (SQLite, PostgreSQL, MariaDB), see conftest.db_url_for_shop."""
+    return db_url_for_shop(shop_backend, request, tmp_path)
+
+
+@pytest.fixture
 def shop(
-    workspace: Workspace, consent: ConsentService, monkeypatch: pytest.MonkeyPatch
+    workspace: Workspace,
+    consent: ConsentService,
+    monkeypatch: pytest.MonkeyPatch,
+    shop_sql_url: str,
 ) -> Workspace:
-    """The workspace with the example data map and the example stores (same backend)."""
-    url = str(workspace.store.engine.url.render_as_string(hide_password=False))
-    if url.startswith("sqlite"):
-        url = f"sqlite:///{workspace.root / 'shop-data' / 'shop.db'}"
-    else:  # the shop's tables live next to TrustCart's, in the test's private schema
-        url = url
+    """The workspace with the example data map and the example stores: the SQL tables in a
+    SQLite file, the workspace's PostgreSQL schema or a fresh MariaDB database."""
+    url = shop_sql_url
     monkeypatch.setenv("SHOP_DB_URL", url)
     build_shop_stores(workspace.root, customers=N, seed=3, sql_url=url)
     # the analytics vendor's webhook is tested in test_rights_api.py; here it is unreachable

@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
+from conftest import db_url_for_shop
 from trustcart.api.app import create_app
 from trustcart.catalog import DataMap, load_manifest
 from trustcart.catalog.repository import save_datamap
@@ -40,12 +41,19 @@ SECRET = "vendor-secret-for-tests"
 
 
 @pytest.fixture
+def db_url(shop_backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """One run per shop backend (SQLite, PostgreSQL, MariaDB), see conftest.db_url_for_shop."""
+    return db_url_for_shop(shop_backend, request, tmp_path)
+
+
+@pytest.fixture
 def shop(
-    workspace: Workspace, consent: ConsentService, monkeypatch: pytest.MonkeyPatch
+    workspace: Workspace,
+    consent: ConsentService,
+    monkeypatch: pytest.MonkeyPatch,
+    shop_sql_url: str,
 ) -> Workspace:
-    url = workspace.store.engine.url.render_as_string(hide_password=False)
-    if url.startswith("sqlite"):
-        url = f"sqlite:///{workspace.root / 'shop-data' / 'shop.db'}"
+    url = shop_sql_url
     monkeypatch.setenv("SHOP_DB_URL", url)
     build_shop_stores(workspace.root, customers=N, seed=5, sql_url=url)
     save_datamap(workspace.store, without_vendor_webhook())

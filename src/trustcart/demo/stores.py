@@ -33,6 +33,7 @@ from sqlalchemy import (
     create_engine,
     insert,
 )
+from sqlalchemy.dialects import mysql
 
 DATA_DIR = "shop-data"
 DEFAULT_SQL_URL = f"sqlite:///{DATA_DIR}/shop.db"
@@ -74,6 +75,11 @@ def sql_url_for(root: Path) -> str:
     return url
 
 
+#: Amounts and scores as 8-byte floats everywhere: MySQL/MariaDB's plain FLOAT is 4 bytes, and
+#: an access export would show 80.12 as 80.12000274658203.
+_DOUBLE = Float().with_variant(mysql.DOUBLE(), "mysql", "mariadb")
+
+
 def _tables(md: MetaData) -> dict[str, Table]:
     ts = DateTime(timezone=True)
     return {
@@ -98,10 +104,10 @@ def _tables(md: MetaData) -> dict[str, Table]:
             Column("order_id", String(16), primary_key=True),
             Column("customer_id", String(32), nullable=True),
             Column("items", String(200)),
-            Column("total_amount", Float),
+            Column("total_amount", _DOUBLE),
             Column("shipping_address", String(300), nullable=True),
             Column("payment_reference", String(64), nullable=True),
-            Column("fraud_score", Float, nullable=True),
+            Column("fraud_score", _DOUBLE, nullable=True),
             Column("created_at", ts),
             Index("ix_orders_customer_id", "customer_id"),
         ),
@@ -118,7 +124,7 @@ def _tables(md: MetaData) -> dict[str, Table]:
             Column("quote_id", String(16), primary_key=True),
             Column("customer_id", String(32), nullable=True),
             Column("segment", String(32)),
-            Column("quoted_price", Float),
+            Column("quoted_price", _DOUBLE),
             Column("created_at", ts),
             Index("ix_price_quotes_customer_id", "customer_id"),
         ),

@@ -19,7 +19,7 @@ from trustcart.rights.connectors.own import (
     ConsentLedgerConnector,
     DecisionLogConnector,
 )
-from trustcart.rights.connectors.sql import SqlConnector
+from trustcart.rights.connectors.sql import SqlConnector, dispose_engines
 from trustcart.rights.connectors.webhook import WebhookConnector, sign, verify_signature
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ __all__ = [
     "WebhookConnector",
     "build_connectors",
     "connector_for",
+    "dispose_engines",
     "expand_env",
     "sign",
     "verify_signature",

@@ -3,6 +3,19 @@
 Why reflect the table instead of trusting the manifest: the data map says which fields matter,
 the database says what exists and its types; searching a text identifier against an integer
 column must convert the value, and an erase must know which columns accept NULL.
+
+MariaDB/MySQL (``mysql+pymysql://`` or ``mariadb+pymysql://``, the ``mysql`` extra) differ in
+ways that matter for a rights request, handled here rather than left to each shop:
+
+- Text comparison follows the column's collation, and the default ones (``utf8mb4_general_ci``,
+  ``latin1_swedish_ci``) ignore case, accents and trailing spaces: ``email = 'jose@x.example'``
+  also matches ``José@x.example``. For an access request that hands one person's rows to
+  another; for an erasure it deletes someone else's. Identifiers are therefore compared byte
+  for byte (as SQLite, PostgreSQL and the file connector do), with the collation's comparison
+  kept in front of it so the column's index still narrows the search.
+- The session time zone is set to UTC, so ``TIMESTAMP`` columns and the retention cutoff agree
+  (``DATETIME`` columns are taken to hold UTC, as TrustCart writes everywhere).
+- Connections use ``utf8mb4`` unless the URL names a charset (non-ASCII names round-trip).
 """
 
 from __future__ import annotations
@@ -10,25 +23,31 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Engine,
     MetaData,
+    SmallInteger,
     Table,
     and_,
+    cast,
     create_engine,
     delete,
+    event,
     func,
+    literal,
     or_,
     select,
     update,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
+from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import NoSuchModuleError, NoSuchTableError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from trustcart.catalog import Dataset
@@ -39,14 +58,56 @@ _ENGINES: dict[str, Engine] = {}
 _LOCK = threading.Lock()
 
 
+_MYSQL = ("mysql", "mariadb")
+_DRIVER_HINT = {
+    "mysql": "pip install 'trustcart[mysql]' (PyMySQL) and write mysql+pymysql://user@host/db",
+    "mariadb": "pip install 'trustcart[mysql]' (PyMySQL) and write mariadb+pymysql://user@host/db",
+    "postgresql": "write postgresql+psycopg://user@host/db (psycopg 3 is installed with TrustCart)",
+}
+
+
+def _is_mysql(url: URL) -> bool:
+    return url.get_backend_name() in _MYSQL
+
+
+def _utc_session(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    try:
+        cur.execute("SET time_zone = '+00:00'")
+    finally:
+        cur.close()
+
+
 def _engine(url: str) -> Engine:
     """One engine per URL per process (pooling; creating engines per request is slow)."""
     with _LOCK:
         eng = _ENGINES.get(url)
         if eng is None:
-            eng = create_engine(url, pool_pre_ping=True)
+            parsed = make_url(url)
+            try:
+                eng = create_engine(url, pool_pre_ping=True)
+            except (NoSuchModuleError, ImportError) as exc:
+                hint = _DRIVER_HINT.get(parsed.get_backend_name(), "install its DBAPI driver")
+                raise ConfigError(
+                    f"no database driver for {parsed.drivername}:// ({exc}); {hint}"
+                ) from None
+            if _is_mysql(parsed):
+                event.listen(eng, "connect", _utc_session)
             _ENGINES[url] = eng
         return eng
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection the SQL connectors hold (tests, shutdown).
+
+    Why: engines are shared per URL for the life of the process; a server that drops a
+    database (or limits connections, MariaDB's default is 151) needs them released.
+    """
+    with _LOCK:
+        engines = list(_ENGINES.values())
+        _ENGINES.clear()
+    for eng in engines:
+        eng.dispose()
 
 
 def _python_type(col: Column[Any]) -> type | None:
@@ -64,11 +125,32 @@ def _coerce(col: Column[Any], values: list[str]) -> list[Any]:
     return values
 
 
-def _surrogate(col: Column[Any]) -> Any:
-    """A random value unrelated to the person, for columns that must keep a value."""
+def _surrogate(col: Column[Any], dialect: str) -> Any:
+    """A random value unrelated to the person, for columns that must keep a value.
+
+    Integers are sized to the column, because MariaDB and PostgreSQL refuse an out-of-range
+    value rather than truncate it: negative (ids are positive) down to the type's minimum, or,
+    for MariaDB/MySQL ``UNSIGNED`` columns (WooCommerce ids are ``BIGINT UNSIGNED``), in the
+    upper half of the range, above the signed maximum no real id reaches. SQLite integers are
+    64-bit whatever the declared type.
+    """
     if _python_type(col) is int:
-        return -secrets.randbelow(2**62) - 1
+        if dialect == "sqlite" or isinstance(col.type, BigInteger):
+            bits = 63
+        elif isinstance(col.type, SmallInteger):
+            bits = 15
+        else:
+            bits = 31
+        if getattr(col.type, "unsigned", False):
+            return 2**bits + secrets.randbelow(2**bits)
+        return -secrets.randbelow(2**bits) - 1
     return "erased_" + secrets.token_hex(8)
+
+
+def _exact(expr: Any) -> ColumnElement[Any]:
+    """MariaDB/MySQL: the text as utf8mb4 bytes, compared without collation (no case, accent
+    or trailing-space folding), whatever the column's own charset."""
+    return cast(cast(expr, mysql.CHAR(charset="utf8mb4")), mysql.BINARY())
 
 
 class SqlConnector(Connector):
@@ -92,6 +174,9 @@ class SqlConnector(Connector):
             path = Path(parsed.database)
             if not path.is_absolute():
                 parsed = parsed.set(database=str(root / path))
+        if _is_mysql(parsed) and "charset" not in parsed.query:
+            parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+        self.exact_text = _is_mysql(parsed)
         self.url = parsed.render_as_string(hide_password=False)
         self.table_name = (spec.table if spec and spec.table else None) or dataset.key
         self._table: Table | None = None
@@ -115,10 +200,11 @@ class SqlConnector(Connector):
                     f"{self.engine.url.render_as_string(hide_password=True)}"
                 ) from None
             except SQLAlchemyError as exc:
+                detail = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
                 raise ConnectorError(
                     f"dataset {self.key!r}: cannot reach "
                     f"{self.engine.url.render_as_string(hide_password=True)} "
-                    f"({type(exc).__name__}); nothing was changed"
+                    f"({type(exc).__name__}: {detail}); nothing was changed"
                 ) from None
         return self._table
 
@@ -136,7 +222,13 @@ class SqlConnector(Connector):
         for column, values in self.matches(ids).items():
             col = self._col(column)
             typed = _coerce(col, values)
-            if typed:
+            if not typed:
+                continue
+            if self.exact_text and _python_type(col) is str:
+                # the collation's IN uses the index; the byte comparison makes it exact
+                exact = _exact(col).in_([_exact(literal(v)) for v in typed])
+                parts.append(and_(col.in_(typed), exact))
+            else:
                 parts.append(col.in_(typed))
         return or_(*parts) if parts else None
 
@@ -185,7 +277,7 @@ class SqlConnector(Connector):
             if self.strategy == "mask" and col.nullable and not col.primary_key:
                 values[name] = None
             else:
-                values[name] = _surrogate(col)
+                values[name] = _surrogate(col, self.engine.dialect.name)
         for name in self.mask_fields:
             if name in identity or name not in self.table.c:
                 continue
@@ -258,13 +350,16 @@ class SqlConnector(Connector):
             change.note = "the connector declares no timestamp column"
             return change
         ts = self._col(self.timestamp)
+        if self.exact_text and cutoff.tzinfo is not None:
+            # the session is UTC (see the module docstring); PyMySQL would drop the offset
+            cutoff = cutoff.astimezone(UTC).replace(tzinfo=None)
         old = and_(ts.is_not(None), ts < cutoff)
         if self.strategy != "delete":
             # rows already anonymised keep their timestamp; do not count them again
             first_identity = self._col(next(iter(self.columns.values())))
             old = and_(old, first_identity.is_not(None))
             if _python_type(first_identity) is str:
-                old = and_(old, ~first_identity.startswith("erased_"))
+                old = and_(old, ~first_identity.startswith("erased_", autoescape=True))
 
         def go() -> Change:
             with self.engine.begin() as conn:
