@@ -14,6 +14,7 @@ logins (successful or not) go to the ``access`` log.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,8 +45,15 @@ LOCKOUT = timedelta(minutes=15)
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 
 _hasher = PasswordHasher()
-#: Verified against when the username is unknown, so both paths cost one Argon2 hash.
-_DUMMY_HASH = _hasher.hash("trustcart-no-such-user")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so both paths cost one Argon2 hash.
+
+    Made on first use, not at import: an Argon2 hash takes ~0.5 s of CPU, which every CLI
+    command and server worker paid at start-up when it was a module constant."""
+    return _hasher.hash("trustcart-no-such-user")
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +223,7 @@ def authenticate_password(store: Store, username: str, password: str) -> UserInf
             s.expunge(row)
     if row is None or len(password) > MAX_PASSWORD:
         with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password[:MAX_PASSWORD] or "-")
+            _hasher.verify(_dummy_hash(), password[:MAX_PASSWORD] or "-")
         store.log(LOGIN_LOG).append({"action": "login.failed", "user_id": None})
         raise _failed()
     if row.locked_until is not None and row.locked_until > now:
