@@ -291,6 +291,55 @@ def test_audience_exclusion_is_overridden_beyond_the_configured_disparity(
     assert "29 CFR 1607.4(D)" in outs[5].guardrails[0]["reason"]
 
 
+def test_offer_disparity_counts_are_shared_by_every_process(
+    workspace: Workspace, svc: ConsentService, trained: TrainedModel
+) -> None:
+    """Two API workers (two gateways on one store) judge the same rates: B's exclusions logged
+    by one are counted by the other; a restarted process starts from the log."""
+    from sqlalchemy import text
+
+    rules = OfferRules(threshold=0.0, audience_key="in_audience")
+
+    def worker() -> Gateway:
+        guard = OfferGuardrail(group_key="age_band", min_rate_ratio=0.8, min_decisions=5)
+        g = Gateway(workspace, consent=svc, commit="sync", max_staleness=0, offer_rules=rules,
+                    offer_guardrail=guard)  # fmt: skip
+        g.register("offer", trained.model)
+        return g
+
+    with worker() as one, worker() as two:
+        for i in range(6):  # group A, always in the audience: offered (worker one)
+            one.decide("offer", f"a{i}", {**GOOD, "in_audience": True, "age_band": "A"})
+        excluded = [  # group B excluded five times (worker two, which took no A decision)
+            two.decide("offer", f"b{i}", {**GOOD, "in_audience": False, "age_band": "B"})
+            for i in range(5)
+        ]
+        assert [o.output["offer"] for o in excluded] == [None] * 5
+        # worker one never saw B itself, yet knows B is at 0/5 against A's 6/6
+        nxt = one.decide("offer", "b5", {**GOOD, "in_audience": False, "age_band": "B"})
+        assert nxt.output["offer"] is not None
+        assert nxt.guardrails[0]["guardrail"] == "offer_disparity"
+    with worker() as restarted:  # a new process: the counts come from the log
+        d = restarted.decide("offer", "b6", {**GOOD, "in_audience": False, "age_band": "B"})
+        assert d.output["offer"] is not None
+        # independent count over the decisions table
+        with workspace.store.read() as conn:
+            rows = conn.execute(
+                text("SELECT \"group\", output FROM decisions WHERE kind = 'offer'")
+            ).all()
+        expected: dict[str, list[int]] = {}
+        for group, output in rows:
+            out = json.loads(output)
+            if out["answered_by"] in ("model", "audience"):
+                e = expected.setdefault(group, [0, 0])
+                e[0] += 1
+                e[1] += out["offer"] is not None
+        assert expected == {"A": [6, 6], "B": [7, 2]}
+        # every decision but the one just taken is in the log-derived counts
+        restarted.reload()
+        assert restarted.offer_guardrail.counts() == {"A": (6, 6), "B": (7, 2)}
+
+
 # -- audit of approval rates and limits by group -------------------------------------------------
 def test_credit_approval_rates_and_limits_audit_by_group(
     workspace: Workspace, svc: ConsentService, trained: TrainedModel, tmp_path: Path

@@ -56,6 +56,7 @@ from trustcart.gateway.inputs import check_group, check_value
 from trustcart.gateway.log import (
     CommitMode,
     DecisionLog,
+    offer_counts_since,
     open_record,
     subject_decisions,
     subject_keys,
@@ -364,8 +365,13 @@ class Gateway:
         return proxy
 
     def reload(self) -> None:
-        """Re-read proxies (and the consent data map) when the admin log moved."""
+        """Re-read proxies (and the consent data map) when the admin log moved; bring the
+        offer-disparity counts up to the log (every process's offers)."""
         self._checked_at = time.monotonic()
+        guard = self.offer_guardrail
+        if guard.group_key is not None:
+            counts, upto = offer_counts_since(self.store, guard.synced_seq)
+            guard.absorb(counts, upto)
         head = self.store.log(ADMIN_LOG).head()[0]
         if head != self._admin_seq:
             self._admin_seq = head

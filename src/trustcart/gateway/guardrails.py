@@ -102,14 +102,46 @@ class PriceGuardrails:
 @dataclass
 class OfferGuardrail:
     """Do not withhold an offer from a group already served below ``min_rate_ratio`` × the best
-    group's offer rate (four-fifths rule, 29 CFR 1607.4(D) — a rule of thumb, not proof)."""
+    group's offer rate (four-fifths rule, 29 CFR 1607.4(D) — a rule of thumb, not proof).
+
+    The counts are global: the gateway feeds in every offer decision logged by any process
+    (:meth:`absorb`, on its regular poll of the store), so two API workers — or a restarted
+    one — judge the same rates; decisions this process took since the last poll are counted
+    locally until the log returns them.
+    """
 
     group_key: str | None = None
     min_rate_ratio: float = 0.8
     min_decisions: int = 20
     _made: dict[str, int] = field(default_factory=dict)
     _seen: dict[str, int] = field(default_factory=dict)
+    _base_made: dict[str, int] = field(default_factory=dict)
+    _base_seen: dict[str, int] = field(default_factory=dict)
+    synced_seq: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def absorb(self, counts: dict[str, tuple[int, int]], upto_seq: int) -> None:
+        """Add logged offer decisions (``group -> (seen, made)``, log positions up to
+        ``upto_seq``) and drop the local counts they now include."""
+        with self._lock:
+            for group, (seen, made) in counts.items():
+                self._base_seen[group] = self._base_seen.get(group, 0) + seen
+                self._base_made[group] = self._base_made.get(group, 0) + made
+            self._seen.clear()
+            self._made.clear()
+            self.synced_seq = max(self.synced_seq, upto_seq)
+
+    def counts(self) -> dict[str, tuple[int, int]]:
+        """``group -> (seen, made)`` as the guardrail judges them now."""
+        with self._lock:
+            groups = set(self._base_seen) | set(self._seen)
+            return {
+                g: (
+                    self._base_seen.get(g, 0) + self._seen.get(g, 0),
+                    self._base_made.get(g, 0) + self._made.get(g, 0),
+                )
+                for g in groups
+            }
 
     def apply(self, group: str | None, offered: bool) -> tuple[bool, GuardrailAction | None]:
         """Possibly turn "no offer" into "offer"; update the running counts."""
@@ -117,10 +149,14 @@ class OfferGuardrail:
             return offered, None
         action = None
         with self._lock:
-            if not offered and self._seen.get(group, 0) >= self.min_decisions:
+            seen = {
+                g: self._base_seen.get(g, 0) + self._seen.get(g, 0)
+                for g in set(self._base_seen) | set(self._seen)
+            }
+            if not offered and seen.get(group, 0) >= self.min_decisions:
                 rates = {
-                    g: self._made.get(g, 0) / n
-                    for g, n in self._seen.items()
+                    g: (self._base_made.get(g, 0) + self._made.get(g, 0)) / n
+                    for g, n in seen.items()
                     if n >= self.min_decisions
                 }
                 best = max(rates.values(), default=0.0)

@@ -269,6 +269,37 @@ class DecisionLog:
         return verify_decision_copies(self.store)
 
 
+#: How an offer decision counts for the offer-disparity guardrail: judged by it (the model
+#: scored it, or the audience rule excluded it) — not a fallback or a vulnerable-segment block.
+_JUDGED = frozenset({"model", "audience"})
+
+
+def offer_counts_since(store: Store, after: int) -> tuple[dict[str, tuple[int, int]], int]:
+    """Offer decisions logged after position ``after``, by fairness group: ``group -> (judged,
+    offered)``, and the log position read up to (every process's decisions, in log order: a
+    position is assigned and committed under the head lock, so none appears later below it)."""
+    counts: dict[str, tuple[int, int]] = {}
+    with store.read() as conn:
+        upto = conn.execute(select(func.max(_rows.c.seq))).scalar()
+        if upto is None or upto <= after:
+            return counts, after
+        rows = conn.execute(
+            select(_rows.c.group, _rows.c.output).where(
+                _rows.c.seq > after,
+                _rows.c.seq <= upto,
+                _rows.c.kind == "offer",
+                _rows.c.group.is_not(None),
+            )
+        )
+        for group, output in rows:
+            out = orjson.loads(output)
+            if out.get("answered_by") not in _JUDGED:
+                continue
+            seen, made = counts.get(group, (0, 0))
+            counts[group] = (seen + 1, made + (out.get("offer") is not None))
+    return counts, int(upto)
+
+
 def verify_decision_copies(store: Store) -> CopyCheck:
     """The ``decisions`` table against the ``decisions`` log (see :mod:`trustcart.store.copies`)."""
     check, _ = verify_copy_table(
