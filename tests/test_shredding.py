@@ -445,3 +445,69 @@ def test_vault_seal_unseal_tamper_and_concurrent_creation(workspace: Workspace) 
             {"l": pseudonyms.pseudonym("newcomer")},
         ).scalar()
     assert n == 1
+
+
+def test_concurrent_first_uses_share_key_transactions(workspace: Workspace) -> None:
+    """Group commit of new keys: 24 threads, 12 new people (each asked for twice), one vault:
+    every thread gets its person's key, committed (readable from another connection) before
+    it returns; both threads of a person get the same key; fewer transactions than people."""
+    import time
+
+    from trustcart.store import Store
+
+    pseudonyms = Pseudonymizer(workspace.settings.pseudonym_key())
+    keys = SubjectKeys(workspace.store, pseudonyms)
+    real = keys._create_now
+
+    def slow_first_write(lookups: list[str]) -> dict[str, object]:
+        """The first write waits until every other thread is queued behind it (so the test
+        does not depend on the scheduler), then writes."""
+        deadline = time.monotonic() + 10
+        while keys.creates == 0 and time.monotonic() < deadline:
+            if len(lookups) + len(keys._create_queue) >= 24:
+                break
+            time.sleep(0.005)
+        return real(lookups)  # type: ignore[return-value]
+
+    keys._create_now = slow_first_write  # type: ignore[method-assign, assignment]
+    other = Store.open(workspace.settings.resolved_database_url, upgrade=False)
+    start = threading.Barrier(24)
+    got: dict[int, tuple[str, str, bool]] = {}
+
+    def first_use(i: int) -> None:
+        person = f"new-{i % 12}"
+        start.wait()
+        token = keys.token(person)
+        with other.read() as conn:  # committed before the call returned
+            stored = conn.execute(
+                text("SELECT token FROM subject_keys WHERE lookup = :l"),
+                {"l": pseudonyms.pseudonym(person)},
+            ).scalar()
+        got[i] = (person, token, stored == token)
+
+    threads = [threading.Thread(target=first_use, args=(i,)) for i in range(24)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        other.close()
+    assert len(got) == 24 and all(committed for _, _, committed in got.values())
+    by_person: dict[str, set[str]] = {}
+    for person, token, _ in got.values():
+        by_person.setdefault(person, set()).add(token)
+    assert len(by_person) == 12 and all(len(t) == 1 for t in by_person.values())
+    assert len({next(iter(t)) for t in by_person.values()}) == 12  # a key per person
+    # grouped: the first write, then one for everyone who queued behind it
+    assert keys.creates == 2
+    # a failed write fails every waiter of that write, and the next write works again
+
+    def broken(lookups: list[str]) -> dict[str, object]:
+        raise RuntimeError("disk full")
+
+    keys._create_now = broken  # type: ignore[method-assign, assignment]
+    with pytest.raises(RuntimeError, match="disk full"):
+        keys.token("unlucky")
+    keys._create_now = real  # type: ignore[method-assign]
+    assert keys.token("unlucky").startswith("s_")

@@ -121,6 +121,16 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+@dataclass(eq=False)
+class _Creation:
+    """One thread waiting for a subject's key to be created (see ``SubjectKeys._create``)."""
+
+    lookup: str
+    done: bool = False
+    key: _Key | None = None
+    error: BaseException | None = None
+
+
 class SubjectKeys:
     """The per-subject key vault of one store. Create one per process (the gateway does).
 
@@ -150,6 +160,10 @@ class SubjectKeys:
         self._generation = 0
         self._head = self._log.head()[0]
         self._checked = time.monotonic()
+        self._create_cv = threading.Condition()
+        self._create_queue: list[_Creation] = []
+        self._creating = False
+        self.creates = 0  # key-creating transactions (for benchmarks and tests)
 
     # -- freshness ---------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -218,21 +232,61 @@ class SubjectKeys:
 
     def _create(self, lookup: str) -> _Key:
         """A new random key, committed before it is used: a row must never be acknowledged
-        under a key the database does not hold. Concurrent creators agree on the winner."""
-        raw = os.urandom(32)
-        values = {
-            "lookup": lookup,
-            "token": derive_token(raw),
-            "key": raw,
-            "created_at": utcnow(),
-        }
+        under a key the database does not hold. Concurrent creators agree on the winner.
+
+        Group commit: threads creating keys at the same time (first-time visitors arriving
+        together) share one transaction. The first to arrive writes everything queued so far
+        while later arrivals queue for the next write; each returns once its key is committed.
+        """
+        waiter = _Creation(lookup)
+        with self._create_cv:
+            self._create_queue.append(waiter)
+            while not waiter.done and self._creating:
+                self._create_cv.wait()
+            if not waiter.done:  # lead the next write with everything queued meanwhile
+                self._creating = True
+                batch, self._create_queue = self._create_queue, []
+        if not waiter.done:
+            error: BaseException | None = None
+            found: dict[str, _Key] = {}
+            try:
+                found = self._create_now([w.lookup for w in batch])
+            except BaseException as exc:  # every waiter of this write must learn about it
+                error = exc
+            with self._create_cv:
+                for w in batch:
+                    w.key, w.error, w.done = found.get(w.lookup), error, True
+                self._creating = False
+                self._create_cv.notify_all()
+        if waiter.error is not None:
+            raise waiter.error
+        assert waiter.key is not None
+        return waiter.key
+
+    def _create_now(self, lookups: list[str]) -> dict[str, _Key]:
+        """Insert a key for each lookup that has none (a concurrent creator in another process
+        may win: its key is used), in one transaction; every lookup's committed key."""
+        wanted = list(dict.fromkeys(lookups))
+        now = utcnow()
+        rows = []
+        for lookup in wanted:
+            raw = os.urandom(32)
+            rows.append(
+                {"lookup": lookup, "token": derive_token(raw), "key": raw, "created_at": now}
+            )
         with self.store.write() as conn:
             insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-            conn.execute(insert(_keys).values(values).on_conflict_do_nothing())
-            row = conn.execute(
-                select(_keys.c.token, _keys.c.key).where(_keys.c.lookup == lookup)
-            ).one()
-        return _Key(row.token, bytes(row.key))
+            conn.execute(insert(_keys).on_conflict_do_nothing(), rows)
+            found = {
+                r.lookup: _Key(r.token, bytes(r.key))
+                for r in conn.execute(
+                    select(_keys.c.lookup, _keys.c.token, _keys.c.key).where(
+                        _keys.c.lookup.in_(wanted)
+                    )
+                )
+            }
+        self.creates += 1
+        return found
 
     def ensure_many(self, subjects: Sequence[str], *, chunk: int = 5000) -> int:
         """Create the keys of every subject that has none, a chunk per transaction; returns
