@@ -368,3 +368,69 @@ def test_roles_without_the_scope_get_403_and_nothing_is_access_logged(
         template = template.replace("/records/dpia", "/records/{kind}")
         op = spec[template]["get"]
         assert op["x-required-scope"] == scope and "x-access-logged" not in op
+
+
+# --- the one write: a DPIA sign-off ---------------------------------------------------------------
+
+
+def test_dpia_sign_off_by_the_callers_key_equals_the_cli_sign_off(
+    shop: Workspace, client: TestClient, auth: dict[Role, dict[str, str]]
+) -> None:
+    from trustcart.assessments import DpiaRecord
+    from trustcart.clock import utcnow
+
+    path = "/v1/records/dpia/dpia-pricing/sign-off"
+    for role in (Role.ANALYST, Role.ENGINEER, Role.ETHICS, Role.SUPPORT, Role.SERVICE):
+        body = _error(client.post(path, json={}, headers=auth[role]), 403, "forbidden")
+        assert body["details"]["required_scope"] == "assessments:sign"
+    r = client.post(path, json={"opinion": "Residual risk acceptable."}, headers=auth[Role.DPO])
+    assert r.status_code == 201, r.text
+    signed = r.json()
+    assert (signed["kind"], signed["key"], signed["version"]) == ("dpia", "dpia-pricing", 2)
+    s = signed["body"]["sign_off"]
+    assert (s["by"], s["role"], s["signed_on"]) == ("t-dpo", "dpo", utcnow().date().isoformat())
+    assert signed["body"]["dpo_opinion"]["text"] == "Residual risk acceptable."
+    # bound to the content it accepts: recomputed independently from the answered body
+    assert s["content_sha256"] == DpiaRecord.model_validate(signed["body"]).content_hash()
+    assert DpiaRecord.model_validate(signed["body"]).signed_off
+    history = client.get("/v1/records/dpia/dpia-pricing", headers=auth[Role.DPO]).json()
+    assert history["versions"][-1] == signed
+    admin = [e.payload for e in shop.store.log("admin")]
+    assert admin[-1]["action"] == "dpia.signed_off" and admin[-1]["actor"].startswith("api:")
+    # the CLI making the same sign-off on the same day stores the same body
+    code = runner.invoke(
+        cli_app,
+        ["-w", str(shop.root), "dpia", "sign-off", "dpia-pricing", "--by", "t-dpo", "--role",
+         "dpo", "--opinion", "Residual risk acceptable."],
+    ).exit_code  # fmt: skip
+    assert code == 0
+    after = client.get("/v1/records/dpia/dpia-pricing", headers=auth[Role.DPO]).json()
+    assert after["versions"][-1]["version"] == 3
+    assert after["versions"][-1]["body"] == signed["body"]
+    assert after["versions"][-1]["body_hash"] == signed["body_hash"]
+    # an edit voids it (the scanner says who signed what), a new sign-off over HTTP restores it
+    from trustcart.assessments import save_records
+    from trustcart.compliance import scan
+
+    def unsigned() -> list[str]:
+        found = scan(shop, areas=["dpia"]).findings
+        return [
+            f.message for f in found if (f.check, f.object) == ("TC-DPIA-002", "dpia:dpia-pricing")
+        ]
+
+    assert unsigned() == []
+    records = load_records(shop.store)
+    edited = records.model_copy(deep=True)
+    dpia = edited.dpia("dpia-pricing")
+    assert dpia is not None
+    dpia.description = "Prices now also depend on the weather."
+    save_records(shop.store, edited)
+    assert len(unsigned()) == 1 and "t-dpo" in unsigned()[0]
+    assert client.post(path, headers=auth[Role.DPO]).status_code == 201
+    assert unsigned() == []
+    # unknown DPIA, a field that does not exist, an empty opinion
+    _error(client.post("/v1/records/dpia/nope/sign-off", headers=auth[Role.DPO]), 404, "not_found")
+    for bad in ({"by": "someone else"}, {"opinion": ""}):
+        _error(client.post(path, json=bad, headers=auth[Role.DPO]), 422, "validation_error")
+    assert len(client.get("/v1/records/dpia/dpia-pricing", headers=auth[Role.DPO]).json()[
+        "versions"]) == 5  # fmt: skip

@@ -11,6 +11,10 @@ assessments), not a shopper. The scan's findings may name a rights request, revi
 decision by its opaque id (an overdue deadline), never a person's identifier or data, so the
 routes are not personal-data scopes and are not written to the access log. Running the scan
 does not record it in the score trend (that is a write: ``trustcart scan --record``).
+
+One write: the DPO signs a DPIA off (``assessments:sign``, as on the dashboard). The signer is
+the caller's key — its name and role — never a name in the body, so a sign-off cannot be made
+in someone else's name; the date is today (the CLI's ``--on`` backdating is not offered).
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from trustcart.api.auth import get_workspace, requires
 from trustcart.compliance.finding import Severity
@@ -225,3 +229,33 @@ def get_record(ws: WorkspaceDep, kind: KindArg, key: KeyArg) -> dict[str, Any]:
 
     versions = [_version(v) for v in record_history(ws.store, kind, key)]
     return {"kind": kind, "key": key, "current": versions[-1]["body"], "versions": versions}
+
+
+class SignOffIn(BaseModel):
+    """A DPIA sign-off by the caller, optionally with the DPO's opinion (GDPR Art. 35(2))."""
+
+    model_config = ConfigDict(extra="forbid")
+    opinion: str | None = Field(
+        default=None, min_length=1, max_length=10_000, description="Recorded as the DPO's opinion"
+    )
+
+
+@router.post("/records/dpia/{key}/sign-off", status_code=201, **requires(Scope.ASSESSMENTS_SIGN))
+def post_dpia_sign_off(
+    request: Request, ws: WorkspaceDep, key: KeyArg, body: SignOffIn | None = None
+) -> dict[str, Any]:
+    """Sign DPIA ``key`` off as the caller (key name and role), bound to its current content
+    (a later edit voids it): appends a version, logged in the ``admin`` log, and answers it as
+    ``GET /v1/records/dpia/{key}`` lists versions; 404 for an unknown DPIA."""
+    from trustcart.assessments import record_history, sign_off_dpia
+
+    principal = request.state.principal
+    sign_off_dpia(
+        ws.store,
+        key,
+        by=principal.name,
+        role=principal.role.value,
+        dpo_opinion=body.opinion if body else None,
+        actor=f"api:{principal.key_id}",
+    )
+    return _version(record_history(ws.store, "dpia", key)[-1])
