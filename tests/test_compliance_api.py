@@ -336,6 +336,8 @@ ROUTES = {
     "/v1/transfers": "compliance:read",
     "/v1/records/dpia": "compliance:read",
     "/v1/records/dpia/dpia-pricing": "compliance:read",
+    "/v1/dpia/screening": "compliance:read",
+    "/v1/aia/aia-recommender": "compliance:read",
     "/v1/models": "compliance:read",
     "/v1/oversight": "ethics:read",
 }
@@ -366,6 +368,7 @@ def test_roles_without_the_scope_get_403_and_nothing_is_access_logged(
     for path, scope in ROUTES.items():
         template = path.replace("mailpilot", "{key}").replace("/dpia-pricing", "/{key}")
         template = template.replace("/records/dpia", "/records/{kind}")
+        template = template.replace("aia-recommender", "{key}")
         op = spec[template]["get"]
         assert op["x-required-scope"] == scope and "x-access-logged" not in op
 
@@ -434,3 +437,47 @@ def test_dpia_sign_off_by_the_callers_key_equals_the_cli_sign_off(
         _error(client.post(path, json=bad, headers=auth[Role.DPO]), 422, "validation_error")
     assert len(client.get("/v1/records/dpia/dpia-pricing", headers=auth[Role.DPO]).json()[
         "versions"]) == 5  # fmt: skip
+
+
+# --- computed assessments: DPIA screening, AIA with its AI Act screening -------------------------
+
+
+def test_dpia_screening_and_aia_equal_the_cli_json(
+    shop: Workspace, client: TestClient, auth: dict[Role, dict[str, str]]
+) -> None:
+    headers = auth[Role.ANALYST]
+    screened = client.get("/v1/dpia/screening", headers=headers).json()
+    assert screened == cli_json(shop, "dpia", "screen", "--format", "json")
+    required = {s["purpose"]: s["dpia"] for s in screened if s["required"]}
+    assert required == dict.fromkeys(  # as in test_records' CLI test
+        ["fraud_detection", "personalization", "targeted_offers", "dynamic_pricing"], True
+    )
+    one = client.get("/v1/dpia/screening", params={"purpose": "dynamic_pricing"}, headers=headers)
+    assert one.json() == cli_json(shop, "dpia", "screen", "dynamic_pricing", "--format", "json")
+    assert [s["purpose"] for s in one.json()] == ["dynamic_pricing"]
+    _error(
+        client.get("/v1/dpia/screening", params={"purpose": "astrology"}, headers=headers),
+        404,
+        "not_found",
+    )
+
+    from trustcart.fairness.store import save_audit
+
+    audit_id = save_audit(shop.store, _audit_of(SHA))
+    params: dict[str, Any] = {"on": DAY, "date": ["annex_iii=2027-12-02"]}
+    aia = client.get("/v1/aia/aia-recommender", params=params, headers=headers).json()
+    printed = cli_json(
+        shop, "aia", "show", "aia-recommender", "-f", "json", "--on", DAY,
+        "--date", "annex_iii=2027-12-02",
+    )  # fmt: skip
+    assert aia == printed
+    assert aia["aia"]["model"] == "recommender" and aia["approved"] is True
+    assert aia["fairness_audit"]["id"] == audit_id
+    assert aia["fairness_audit"]["findings"] == {"high": 0, "medium": 1, "low": 0}
+    _error(client.get("/v1/aia/nope", headers=headers), 404, "not_found")
+    for bad in ("pluto=2027-01-01", "annex_iii=2027-13-45", "annex_iii 2027-01-01"):
+        _error(
+            client.get("/v1/aia/aia-recommender", params={"date": bad}, headers=headers),
+            422,
+            "validation_error",
+        )

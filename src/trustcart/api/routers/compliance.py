@@ -2,10 +2,10 @@
 compliance records (vendors, DPIA screenings, DPIAs, AIAs), for a DPO tool or a CI pipeline.
 
 Each answer is the document the matching CLI command prints with ``--format json`` (``trustcart
-scan``, ``vendors list|show``, ``transfers list``, ``records history``), so a pipeline can move
-from the CLI to HTTP without rewriting its parser.
+scan``, ``vendors list|show``, ``transfers list``, ``records history``, ``dpia screen``, ``aia
+show``), so a pipeline can move from the CLI to HTTP without rewriting its parser.
 
-Scope ``compliance:read`` for all of them, as on the dashboard's findings, vendors, assessments
+Scope ``compliance:read`` for every read, as on the dashboard's findings, vendors, assessments
 and transfers pages: they describe the shop's processing (systems, vendors, contracts,
 assessments), not a shopper. The scan's findings may name a rights request, review case or
 decision by its opaque id (an overdue deadline), never a person's identifier or data, so the
@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from trustcart.api.auth import get_workspace, requires
 from trustcart.compliance.finding import Severity
-from trustcart.errors import NotFound
+from trustcart.errors import NotFound, ValidationError
 from trustcart.governance import Scope
 from trustcart.workspace import Workspace
 
@@ -229,6 +229,79 @@ def get_record(ws: WorkspaceDep, kind: KindArg, key: KeyArg) -> dict[str, Any]:
 
     versions = [_version(v) for v in record_history(ws.store, kind, key)]
     return {"kind": kind, "key": key, "current": versions[-1]["body"], "versions": versions}
+
+
+@router.get("/dpia/screening", **requires(Scope.COMPLIANCE_READ))
+def get_dpia_screening(
+    ws: WorkspaceDep,
+    purpose: Annotated[
+        str | None, Query(max_length=64, description="One purpose of the data map; default all")
+    ] = None,
+) -> list[dict[str, Any]]:
+    """Which purposes need a DPIA (WP248 rev.01 criteria met, GDPR Art. 35(3) cases), from the
+    data map and the assessor's screening answers, and whether a DPIA covers each (``dpia``),
+    as ``trustcart dpia screen --format json``; 404 for a purpose the data map lacks."""
+    from trustcart.assessments import screen_datamap, screen_purpose
+
+    records, dm, rules = _context(ws)
+    if purpose is not None:
+        found = [screen_purpose(dm, rules, purpose, records.screening(purpose))]
+    else:
+        found = screen_datamap(dm, rules, records.screenings)
+    covered = {p for d in records.dpias for p in d.purposes}
+    return [{**s.to_dict(), "dpia": s.purpose in covered} for s in found]
+
+
+_MILESTONE = r"^[a-z0-9_]{1,64}=\d{4}-\d{2}-\d{2}$"
+
+
+def _milestones(values: list[str]) -> dict[str, date]:
+    out: dict[str, date] = {}
+    for value in values:
+        key, _, day = value.partition("=")
+        try:
+            out[key] = date.fromisoformat(day)
+        except ValueError:
+            raise ValidationError(
+                f"date {value!r}: not a day; use KEY=YYYY-MM-DD", details={"date": value}
+            ) from None
+    return out
+
+
+@router.get("/aia/{key}", **requires(Scope.COMPLIANCE_READ))
+def get_aia(
+    ws: WorkspaceDep,
+    key: KeyArg,
+    on: OnQuery = None,
+    date_: Annotated[
+        list[Annotated[str, Field(pattern=_MILESTONE)]] | None,
+        Query(
+            alias="date",
+            max_length=20,
+            description="Override an AI Act milestone: KEY=YYYY-MM-DD (repeatable)",
+        ),
+    ] = None,
+) -> dict[str, Any]:
+    """An AIA with its EU AI Act screening on the day (tier, use cases, whether in force), its
+    approval state and the fairness audit attached, as ``trustcart aia show --format json``;
+    404 for an unknown AIA, 422 for an unknown milestone."""
+    from trustcart.assessments import audit_summary, latest_audit_for, load_records, screen_ai_act
+    from trustcart.rules import load_rules
+
+    record = load_records(ws.store).aia(key)
+    if record is None:
+        raise NotFound(f"no AIA {key!r}; load it with trustcart records load")
+    audit = latest_audit_for(ws.store, record)
+    overrides = _milestones(date_ or [])
+    screening = screen_ai_act(
+        load_rules(), record.use_cases, profiling=record.profiling, on=_day(on), dates=overrides
+    )
+    return {
+        "aia": record.model_dump(mode="json"),
+        "approved": record.approved,
+        "ai_act": screening.to_dict(),
+        "fairness_audit": audit_summary(audit) if audit else None,
+    }
 
 
 class SignOffIn(BaseModel):
