@@ -2,8 +2,8 @@
 
 Every operation is called with generated valid and invalid inputs and an authenticated DPO key:
 no response may be a 5xx, and every response must conform to the documented schema (status
-code, content type, body). Runs on SQLite with the example shop and consent data loaded, so the
-routes have something real to return.
+code, content type, body). Runs on SQLite with the example shop, its compliance records and
+consent data loaded, so the routes have something real to return.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from trustcart.api.app import create_app
+from trustcart.assessments import load_records_file, save_records
 from trustcart.catalog import load_manifest
 from trustcart.catalog.repository import save_datamap
 from trustcart.config import init_workspace
@@ -24,15 +25,18 @@ from trustcart.governance import create_key
 from trustcart.workspace import Workspace
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "shop.yaml"
+RECORDS = EXAMPLE.with_name("records.yaml")
 _KEY: dict[str, str] = {}
 
 
 def _build_app() -> Any:
-    """A workspace in a temporary folder with the example shop, a notice, one consent event
-    and a DPO key (built at import: schemathesis parametrizes from the schema at collection)."""
+    """A workspace in a temporary folder with the example shop and records (vendors, DPIAs,
+    AIAs), a notice, one consent event and a DPO key (built at import: schemathesis
+    parametrizes from the schema at collection)."""
     root = init_workspace(Path(tempfile.mkdtemp(prefix="tc-fuzz-")) / "ws")
     ws = Workspace.open(root)
     save_datamap(ws.store, load_manifest(EXAMPLE))
+    save_records(ws.store, load_records_file(RECORDS))
     svc = ConsentService(ws)
     notice = register_notice(ws.store, **datamap_notice(svc.datamap)).version
     svc.reload()

@@ -13,12 +13,14 @@ from trustcart.api.links import install_links
 from trustcart.api.logging import install_access_log
 from trustcart.api.routers import (
     catalog,
+    compliance,
     concerns,
     consent,
     decisions,
     governance,
     keys,
     ledgers,
+    models,
     monitoring,
     review,
     rights,
@@ -96,6 +98,8 @@ def create_app(workspace: Workspace, *, fast_decisions: bool = True) -> FastAPI:
     app.include_router(concerns.router)
     app.include_router(monitoring.router)
     app.include_router(review.router)
+    app.include_router(compliance.router)
+    app.include_router(models.router)
     app.include_router(privacy_pages)  # end-user pages under /privacy (no API key)
     app.include_router(dashboard_pages)  # DPO dashboard under /dashboard (login session)
     app.include_router(concern_pages)  # whistleblower channel /concerns (no account)

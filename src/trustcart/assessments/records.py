@@ -245,6 +245,14 @@ def load_records(store: Store) -> Records:
     return Records.model_validate(data)
 
 
+def latest_records(store: Store, kind: str | None = None) -> list[RecordVersion]:
+    """The newest stored version of every record (of ``kind`` when given), by kind then key:
+    what the scanner reads, with the version number, content hash and who stored it."""
+    with store.read() as conn:
+        latest = _latest_rows(conn)
+    return [rv for (k, _key), rv in sorted(latest.items()) if kind is None or k == kind]
+
+
 def record_history(store: Store, kind: str, key: str) -> list[RecordVersion]:
     """Every version of one record, oldest first (``NotFound`` when there is none)."""
     with store.read() as conn:
