@@ -55,16 +55,23 @@ async def _principal(
     a sync dependency would cost a threadpool round trip per request), else looked up in a
     worker thread."""
     secret = credentials.credentials if credentials else x_api_key
-    ws = get_workspace(request)
-    max_age = ws.settings.api_key_cache_seconds
-    principal = cached_principal(ws.store, secret, max_age)
-    if principal is None:
-        principal = await run_in_threadpool(authenticate, ws.store, secret, max_age=max_age)
+    principal = await principal_for(get_workspace(request), secret)
     request.state.principal = principal
     return principal
 
 
-def _check(principal: Principal, scope: Scope) -> None:
+async def principal_for(ws: Workspace, secret: str | None) -> Principal:
+    """The key's principal: from the verified-key cache (no database, no thread), else looked
+    up in a worker thread. 401 for a missing, malformed, unknown or revoked key."""
+    max_age = ws.settings.api_key_cache_seconds
+    principal = cached_principal(ws.store, secret, max_age)
+    if principal is None:
+        principal = await run_in_threadpool(authenticate, ws.store, secret, max_age=max_age)
+    return principal
+
+
+def check_scope(principal: Principal, scope: Scope) -> None:
+    """403 unless ``principal`` holds ``scope`` (shared with the decision fast path)."""
     if not principal.can(scope):
         raise PermissionDenied(
             f"role {principal.role.value!r} lacks scope {scope.value!r}",
@@ -108,7 +115,7 @@ def require_scope(scope: Scope) -> Callable[..., Principal | Awaitable[Principal
     if scope not in PERSONAL_DATA_SCOPES:
 
         async def dependency(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
-            _check(principal, scope)  # pure CPU: async so it does not hop to the threadpool
+            check_scope(principal, scope)  # pure CPU: async so it does not hop to the threadpool
             return principal
 
         return dependency
@@ -133,7 +140,7 @@ def require_scope(scope: Scope) -> Callable[..., Principal | Awaitable[Principal
             ),
         ] = None,
     ) -> Principal:
-        _check(principal, scope)
+        check_scope(principal, scope)
         ws = get_workspace(request)
         purpose = resolve_purpose(
             x_purpose or access_purpose,

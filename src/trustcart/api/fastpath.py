@@ -41,12 +41,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
+from trustcart.api.auth import check_scope, principal_for
 from trustcart.api.errors import unexpected_error, validation_body
 from trustcart.api.hardening import HardeningMiddleware
 from trustcart.api.logging import AccessLogMiddleware
-from trustcart.errors import PermissionDenied, TrustCartError
+from trustcart.errors import TrustCartError
 from trustcart.gateway import DecisionRequest, Gateway
-from trustcart.governance import Principal, authenticate, cached_principal
+from trustcart.governance import Principal
 from trustcart.governance import Scope as ApiScope
 
 if TYPE_CHECKING:
@@ -110,17 +111,17 @@ class DecisionFastPath:
     """The ASGI app answering ``POST /v1/decisions/{kind}`` for a TrustCart FastAPI app."""
 
     def __init__(self, app: FastAPI) -> None:
-        from trustcart.api.routers.decisions import DecisionIn
+        from trustcart.api.routers.decisions import DecisionIn, router
 
         self.app = app
-        from trustcart.api.routers.decisions import router
-
         # the route as declared (app.routes holds included routers, not their routes)
         found = [
             r
             for r in router.routes
             if isinstance(r, APIRoute) and r.path == TEMPLATE and "POST" in (r.methods or ())
         ]
+        if len(found) != 1:
+            raise RuntimeError(f"expected one POST {TEMPLATE} route, found {len(found)}")
         self.route = found[0]
         self._model = DecisionIn
         limiter = getattr(app.state, "rate_limiter", None)
@@ -133,7 +134,8 @@ class DecisionFastPath:
         if scope["type"] != "http" or scope.get("method") != "POST":
             return False
         path = HardeningMiddleware.path_of(scope)
-        if not path.startswith(_PREFIX) or len(path) == len(_PREFIX) or "/" in path[14:]:
+        n = len(_PREFIX)
+        if not path.startswith(_PREFIX) or len(path) == n or "/" in path[n:]:
             return False
         return not self.app.dependency_overrides and not self._telemetry_enabled()
 
@@ -230,14 +232,7 @@ class DecisionFastPath:
                 data = raw
         principal = await self._principal(authorization, api_key)
         scope.setdefault("state", {})["principal"] = principal
-        if not principal.can(ApiScope.DECISIONS_WRITE):
-            raise PermissionDenied(
-                f"role {principal.role.value!r} lacks scope {ApiScope.DECISIONS_WRITE.value!r}",
-                details={
-                    "required_scope": ApiScope.DECISIONS_WRITE.value,
-                    "role": principal.role.value,
-                },
-            )
+        check_scope(principal, ApiScope.DECISIONS_WRITE)
         gw: Gateway | None = getattr(self.app.state, "gateway", None)
         if gw is None:
             from trustcart.api.routers.decisions import gateway_of
@@ -281,12 +276,7 @@ class DecisionFastPath:
             credentials = credentials.strip()
             if scheme and credentials and scheme.lower() == "bearer":
                 secret = credentials
-        ws = self.app.state.workspace
-        max_age = ws.settings.api_key_cache_seconds
-        principal = cached_principal(ws.store, secret, max_age)
-        if principal is None:
-            principal = await run_in_threadpool(authenticate, ws.store, secret, max_age=max_age)
-        return principal
+        return await principal_for(self.app.state.workspace, secret)
 
 
 async def _read_body(receive: Receive) -> bytes:
