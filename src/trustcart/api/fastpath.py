@@ -46,7 +46,7 @@ from trustcart.api.errors import unexpected_error, validation_body
 from trustcart.api.hardening import HardeningMiddleware
 from trustcart.api.logging import AccessLogMiddleware
 from trustcart.errors import TrustCartError
-from trustcart.gateway import DecisionRequest, Gateway
+from trustcart.gateway import Gateway
 from trustcart.governance import Principal
 from trustcart.governance import Scope as ApiScope
 
@@ -253,18 +253,7 @@ class DecisionFastPath:
                 errors += _errors_at(exc, "body")
         if errors:
             raise _Invalid(errors)
-        d = await gw.decide_async(
-            DecisionRequest(
-                kind,
-                body.subject,
-                body.context,
-                body.candidates,
-                body.jurisdiction,
-                body.list_price,
-                body.currency,
-                body.limit,
-            )
-        )
+        d = await gw.decide_async(body.request(kind))
         return orjson.dumps(d.to_dict(), default=str)
 
     async def _principal(self, authorization: str | None, api_key: str | None) -> Principal:

@@ -122,25 +122,7 @@ def list_(
         audits = {r.ref: clearance(ws.store, r) for r in records}
     serving = {c.record.ref: k for k, c in plan.items() if c.record is not None}
     if fmt is OutputFormat.json:
-        print_json(
-            [
-                {
-                    "name": r.name,
-                    "version": r.version,
-                    "kind": r.kind,
-                    "features": r.features,
-                    "training_sha256": r.training_sha256,
-                    "artefact": r.artefact,
-                    "artefact_sha256": r.artefact_sha256,
-                    "training": r.training,
-                    "created_at": r.created_at,
-                    "audit": audits[r.ref].audit_id,
-                    "cleared_by": audits[r.ref].cleared_by,
-                    "serving": serving.get(r.ref),
-                }
-                for r in records
-            ]
-        )
+        print_json([r.summary(audits[r.ref], serving.get(r.ref)) for r in records])
         return
     print_table(
         "Models",

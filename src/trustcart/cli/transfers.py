@@ -35,18 +35,7 @@ def list_(ctx: typer.Context, fmt: FormatOption = OutputFormat.table, on: OnOpti
     if fmt is OutputFormat.json:
         print_json(
             {
-                "transfers": [
-                    {
-                        "object": a.object,
-                        "destination": a.transfer.destination,
-                        "country": a.transfer.country,
-                        "outcome": a.outcome,
-                        "covered_by": a.covered_by,
-                        "basis": a.basis.model_dump(mode="json") if a.basis else None,
-                        "problems": [asdict(p) for p in a.problems],
-                    }
-                    for a in found
-                ],
+                "transfers": [a.to_dict() for a in found],
                 "localisation": [asdict(f) for f in flags],
             }
         )

@@ -43,7 +43,7 @@ def list_(ctx: typer.Context, fmt: FormatOption = OutputFormat.table, on: OnOpti
     from trustcart.catalog.repository import load_datamap
     from trustcart.clock import utcnow
     from trustcart.rules import load_rules
-    from trustcart.vendors import vendor_risk
+    from trustcart.vendors.risk import vendor_risk, vendor_summary
 
     day = parse_day(on) or utcnow().date()
     rules = load_rules()
@@ -55,20 +55,7 @@ def list_(ctx: typer.Context, fmt: FormatOption = OutputFormat.table, on: OnOpti
         for v in records.vendors
     ]
     if fmt is OutputFormat.json:
-        print_json(
-            [
-                {
-                    "key": v.key,
-                    "name": v.name,
-                    "country": v.country,
-                    "dpa": v.dpa.status,
-                    "risk": r.score,
-                    "band": r.band,
-                    "factors": [f.__dict__ for f in r.factors],
-                }
-                for v, r in scored
-            ]
-        )
+        print_json([vendor_summary(v, r) for v, r in scored])
         return
     print_table(
         f"Vendors on {day}",

@@ -53,6 +53,24 @@ class ModelRecord:
         """``name@version``, how configuration and the CLI name a version."""
         return f"{self.name}@{self.version}"
 
+    def summary(self, cleared: Clearance, serving: str | None) -> dict[str, Any]:
+        """The row ``trustcart models list`` and ``GET /v1/models`` answer: the version, its
+        training fingerprint, the audit that cleared it and the kind it serves (if any)."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "kind": self.kind,
+            "features": self.features,
+            "training_sha256": self.training_sha256,
+            "artefact": self.artefact,
+            "artefact_sha256": self.artefact_sha256,
+            "training": self.training,
+            "created_at": self.created_at.isoformat(),
+            "audit": cleared.audit_id,
+            "cleared_by": cleared.cleared_by,
+            "serving": serving,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Clearance:

@@ -12,9 +12,9 @@ DPDP). Nothing here is hard-coded law: countries, modules and derogations come f
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from trustcart.catalog.countries import country_name, in_eea
 from trustcart.catalog.primitives import LegalBasis
@@ -59,6 +59,18 @@ class TransferAssessment:
     def ok(self) -> bool:
         """No problem of medium or high severity."""
         return all(p.severity == "low" for p in self.problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON view ``trustcart transfers list`` and ``GET /v1/transfers`` answer."""
+        return {
+            "object": self.object,
+            "destination": self.transfer.destination,
+            "country": self.transfer.country,
+            "outcome": self.outcome,
+            "covered_by": self.covered_by,
+            "basis": self.basis.model_dump(mode="json") if self.basis else None,
+            "problems": [asdict(p) for p in self.problems],
+        }
 
     @property
     def object(self) -> str:

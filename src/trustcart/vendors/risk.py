@@ -21,9 +21,9 @@ law: they rank vendors for review; the scanner's checks say what is actually wro
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from trustcart.catalog.countries import in_eea
 from trustcart.transfers.assess import adequacy_covers
@@ -55,6 +55,19 @@ class VendorRisk:
     score: int
     band: Band
     factors: list[RiskFactor] = field(default_factory=list)
+
+
+def vendor_summary(vendor: VendorRecord, risk: VendorRisk) -> dict[str, Any]:
+    """A vendor's row as ``trustcart vendors list`` and ``GET /v1/vendors`` answer it."""
+    return {
+        "key": vendor.key,
+        "name": vendor.name,
+        "country": vendor.country,
+        "dpa": vendor.dpa.status,
+        "risk": risk.score,
+        "band": risk.band,
+        "factors": [asdict(f) for f in risk.factors],
+    }
 
 
 def band_of(score: int) -> Band:

@@ -129,24 +129,14 @@ def _day(on: date | None) -> date:
 def get_vendors(ws: WorkspaceDep, on: OnQuery = None) -> list[dict[str, Any]]:
     """Every vendor: ``key``, ``name``, ``country``, ``dpa`` (status), ``risk`` (0-100),
     ``band`` and the risk ``factors`` (name, points, reason), as ``trustcart vendors list``."""
-    from trustcart.vendors import vendor_risk
+    from trustcart.vendors.risk import vendor_risk, vendor_summary
 
     records, dm, rules = _context(ws)
     day = _day(on)
     out = []
     for v in records.vendors:
         r = vendor_risk(v, rules, on=day, checklist=records.dpa_checklist, datamap=dm)
-        out.append(
-            {
-                "key": v.key,
-                "name": v.name,
-                "country": v.country,
-                "dpa": v.dpa.status,
-                "risk": r.score,
-                "band": r.band,
-                "factors": [asdict(f) for f in r.factors],
-            }
-        )
+        out.append(vendor_summary(v, r))
     return out
 
 
@@ -183,18 +173,7 @@ def get_transfers(ws: WorkspaceDep, on: OnQuery = None) -> dict[str, Any]:
     records, dm, rules = _context(ws)
     found = assess_transfers(dm, rules, vendors=records.vendors, on=on)
     return {
-        "transfers": [
-            {
-                "object": a.object,
-                "destination": a.transfer.destination,
-                "country": a.transfer.country,
-                "outcome": a.outcome,
-                "covered_by": a.covered_by,
-                "basis": a.basis.model_dump(mode="json") if a.basis else None,
-                "problems": [asdict(p) for p in a.problems],
-            }
-            for a in found
-        ],
+        "transfers": [a.to_dict() for a in found],
         "localisation": [asdict(f) for f in localisation_flags(dm, rules)],
     }
 

@@ -90,6 +90,20 @@ class DecisionIn(BaseModel):
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     limit: int | None = Field(default=None, ge=1, le=5000)
 
+    def request(self, kind: str) -> DecisionRequest:
+        """The gateway's request for a decision of ``kind`` (shared by both POST routes and
+        the fast path, so they cannot drift apart)."""
+        return DecisionRequest(
+            kind,
+            self.subject,
+            self.context,
+            self.candidates,
+            self.jurisdiction,
+            self.list_price,
+            self.currency,
+            self.limit,
+        )
+
 
 class DecisionBatchItem(DecisionIn):
     """One decision of a batch: its kind plus the fields of a single decision."""
@@ -114,21 +128,7 @@ class DecisionBatchIn(BaseModel):
 def post_decisions(body: DecisionBatchIn, gw: GatewayDep) -> dict[str, Any]:
     """Take up to 500 decisions in one request, logged in one transaction (all or nothing):
     a refused item fails the batch before anything is logged, and the error names it."""
-    taken = gw.decide_many(
-        [
-            DecisionRequest(
-                d.kind,
-                d.subject,
-                d.context,
-                d.candidates,
-                d.jurisdiction,
-                d.list_price,
-                d.currency,
-                d.limit,
-            )
-            for d in body.decisions
-        ]
-    )
+    taken = gw.decide_many([d.request(d.kind) for d in body.decisions])
     return {"decisions": [d.to_dict() for d in taken]}
 
 
@@ -156,18 +156,7 @@ async def post_decision(
     # Usually served by trustcart.api.fastpath (same checks and answers, without the
     # framework's routing cost); this function answers when that handler steps aside
     # (dependency overrides, OpenTelemetry configured) and documents the operation.
-    d = await gw.decide_async(
-        DecisionRequest(
-            kind,
-            body.subject,
-            body.context,
-            body.candidates,
-            body.jurisdiction,
-            body.list_price,
-            body.currency,
-            body.limit,
-        )
-    )
+    d = await gw.decide_async(body.request(kind))
     # the record is plain JSON types (money as strings): encoded directly, the same bytes
     # FastAPI's response_model path produces at a fraction of its cost on this hot route
     return Response(_json(d.to_dict()), status_code=201, media_type="application/json")

@@ -47,26 +47,7 @@ def get_models(
     records = list_models(ws.store, kind=kind.value if kind else None)
     plan = serving_plan(ws)
     serving = {c.record.ref: k for k, c in plan.items() if c.record is not None}
-    out = []
-    for r in records:
-        cleared = clearance(ws.store, r)
-        out.append(
-            {
-                "name": r.name,
-                "version": r.version,
-                "kind": r.kind,
-                "features": r.features,
-                "training_sha256": r.training_sha256,
-                "artefact": r.artefact,
-                "artefact_sha256": r.artefact_sha256,
-                "training": r.training,
-                "created_at": r.created_at.isoformat(),
-                "audit": cleared.audit_id,
-                "cleared_by": cleared.cleared_by,
-                "serving": serving.get(r.ref),
-            }
-        )
-    return out
+    return [r.summary(clearance(ws.store, r), serving.get(r.ref)) for r in records]
 
 
 @router.get("/oversight", **requires(Scope.ETHICS_READ))
