@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -408,3 +409,68 @@ def test_extension_follows_the_rule_pack_tells_the_shopper_and_is_replayed(
     br = desk.contest(_price(gw, consent, "c-br", j="BR").id)
     with pytest.raises(Conflict, match="allows no extension"):
         desk.extend(br.id, "busy", reviewer="r")
+
+
+def test_four_eyes_a_verdict_is_final_only_once_a_second_reviewer_confirms(
+    workspace: Workspace, gw: Gateway, consent: ConsentService
+) -> None:
+    desk = ReviewDesk(workspace, gateway=gw, four_eyes=True)
+    assert ReviewDesk(workspace, gateway=gw).four_eyes is False  # the default setting
+    d = _price(gw, consent, "c-4e")
+    case = desk.contest(d.id, ContestIn(statement="too dear", contact="4e@b.example"))
+    prop = desk.decide(case.id, "override", "Too high", reviewer="ana", changes={"price": "40.00"})
+    assert prop.status is CaseStatus.PROPOSED and prop.open and prop.notified_at is None
+    assert prop.reviewer == "ana" and prop.changes == {"price": "40.00"}
+    assert desk.outbox.messages(case.id) == []  # nothing told before the second pair of eyes
+    with pytest.raises(Conflict, match="awaiting a second reviewer"):
+        desk.decide(case.id, "uphold", "It stands", reviewer="bob")
+    with pytest.raises(Conflict, match="ana proposed this verdict"):
+        desk.confirm(case.id, reviewer="ana")
+    with pytest.raises(Conflict, match="already proposed"):
+        desk.assign(case.id, "bob")
+    with pytest.raises(ValidationError, match="why"):
+        desk.send_back(case.id, " ", reviewer="bob")
+    back = desk.send_back(case.id, "Check the band first", reviewer="bob")
+    assert back.status is CaseStatus.IN_REVIEW and back.changes is None and back.reviewer is None
+    assert verify_review(workspace.store)[1].ok  # the replay knows proposals and send-backs
+    desk.decide(case.id, "override", "Above the band", reviewer="ana", changes={"price": "44.90"})
+    done = desk.confirm(case.id, reviewer="bob")
+    assert done.status is CaseStatus.OVERRIDDEN and not done.open
+    assert done.changes == {"price": "44.90"} and done.reviewer == "ana" and done.notified_at
+    (msg,) = desk.outbox.messages(case.id)
+    assert "44.90" in msg.body and "Above the band" in msg.body and "40.00" not in msg.body
+    steps = desk.steps(case.id)
+    assert [s["step"] for s in steps] == [
+        "contested", "proposed", "sent_back", "proposed", "overridden", "notified",
+    ]  # fmt: skip
+    assert steps[4]["reviewer"] == "ana" and steps[4]["confirmed_by"] == "bob"
+    assert steps[2]["reason"] == "(sealed)" and steps[1]["reasons"] == "(sealed)"
+    with pytest.raises(Conflict, match="no proposed verdict"):
+        desk.confirm(case.id, reviewer="carl")
+    chain, table = verify_review(workspace.store)
+    assert chain.ok and table.ok
+    # an upheld proposal, confirmed, is upheld; a table edited back to "proposed" is caught
+    other = desk.contest(_price(gw, consent, "c-4f").id)
+    desk.decide(other.id, "uphold", "The price was in the band.", reviewer="ana")
+    assert desk.confirm(other.id, reviewer="bob").status is CaseStatus.UPHELD
+    with workspace.store.write() as conn:
+        conn.execute(
+            update(table_of(ReviewCaseRow))
+            .where(table_of(ReviewCaseRow).c.id == other.id)
+            .values(status="proposed")
+        )
+    chain, table = verify_review(workspace.store)
+    assert chain.ok and not table.ok and "status" in (table.reason or "")
+
+
+def test_four_eyes_is_a_workspace_setting(tmp_path: Path) -> None:
+    from trustcart.config import init_workspace
+
+    root = init_workspace(tmp_path / "ws")
+    toml = root / "trustcart.toml"
+    toml.write_text(
+        toml.read_text().replace("[trustcart]\n", "[trustcart]\nreview_four_eyes = true\n")
+    )
+    with Workspace.open(root) as ws:
+        assert ws.settings.review_four_eyes is True
+        assert ReviewDesk(ws).four_eyes is True

@@ -305,3 +305,45 @@ def test_extend_over_http(
     assert steps[1]["reviewer"].startswith("api:") and steps[1]["due_on"] == extended["due_on"]
     r = client.post("/v1/review/cases/rv_0000/extend", headers=reviewer, json={"reason": "x"})
     assert r.status_code == 404 and "no review case" in r.json()["message"]
+
+
+def test_four_eyes_over_http_and_in_the_dashboard(
+    client: TestClient, workspace: Workspace, consent: ConsentService
+) -> None:
+    from trustcart.governance import create_user
+    from trustcart.review import ReviewDesk
+
+    gw = client.app.state.gateway  # type: ignore[attr-defined]
+    client.app.state.review = ReviewDesk(workspace, gateway=gw, four_eyes=True)  # type: ignore[attr-defined]
+    service = auth(workspace, Role.SERVICE)
+    ana, bob = (
+        {"Authorization": f"Bearer {create_key(workspace.store, role=Role.REVIEWER, name=n)[0]}"}
+        for n in ("ana", "bob")
+    )
+    did = _decide(client, workspace, consent, "c-11")
+    case_id = client.post(f"/v1/decisions/{did}/contest", headers=service, json={}).json()["id"]
+    verdict = {"verdict": "override", "reasons": "Too high", "changes": {"price": "41.00"}}
+    r = client.post(f"/v1/review/cases/{case_id}/decision", headers=ana, json=verdict)
+    assert r.status_code == 200 and r.json()["status"] == "proposed", r.text
+    path = f"/v1/review/cases/{case_id}/confirmation"
+    r = client.post(path, headers=ana, json={"confirm": True})
+    assert r.status_code == 409 and "second reviewer" in r.json()["message"]
+    r = client.post(path, headers=bob, json={"confirm": False, "reasons": "Check the band"})
+    assert r.status_code == 200 and r.json()["status"] == "in_review"
+    r = client.post(f"/v1/review/cases/{case_id}/decision", headers=ana, json=verdict)
+    assert r.json()["status"] == "proposed"
+    # the dashboard: a second reviewer sees the proposal and confirms it (CSRF)
+    create_user(workspace.store, username="rita", role="reviewer", password=PASSWORD)
+    _login(client, "rita")
+    page = client.get(f"/dashboard/review/{case_id}")
+    assert page.status_code == 200 and 'id="proposal"' in page.text and "41.00" in page.text
+    assert 'id="decide-form"' not in page.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf
+    r = client.post(f"/dashboard/review/{case_id}/confirm", data={"csrf": csrf.group(1)},
+                    follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303
+    done = client.get(f"/dashboard/review/{case_id}").text
+    assert "Overridden: your price: 41.00 EUR" in done and "confirmed by dashboard:rita" in done
+    r = client.post(path, headers=bob, json={"confirm": True})
+    assert r.status_code == 409 and "no proposed verdict" in r.json()["message"]

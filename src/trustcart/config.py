@@ -198,6 +198,13 @@ class Settings(BaseModel):
             "purpose is logged instead."
         ),
     )
+    review_four_eyes: bool = Field(
+        default=False,
+        description=(
+            "Human review: a reviewer's verdict on a contested decision is a proposal until a "
+            "second reviewer confirms it (four-eyes); only then is it final and the shopper told."
+        ),
+    )
     api_key_cache_seconds: float = Field(
         default=1.0,
         ge=0.0,

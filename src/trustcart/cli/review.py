@@ -231,6 +231,48 @@ def decide(
 
 
 @app.command()
+def confirm(
+    ctx: typer.Context,
+    case_id: CaseId,
+    key: KeyOption = None,
+    purpose: PurposeOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Four-eyes review: confirm a verdict another reviewer proposed; it becomes final and the
+    shopper is told."""
+    from trustcart.review import ReviewDesk
+
+    with open_workspace(ctx) as ws:
+        desk = ReviewDesk(ws)
+        desk.get(case_id)
+        who = _logged(ws, key, Scope.REVIEW_WRITE, "confirm", purpose, case_id)
+        case = desk.confirm(case_id, reviewer=f"cli:{who.name}")
+    if fmt is OutputFormat.json:
+        print_json(case.to_dict())
+    else:
+        console.print(f"{case.id} {case.status.value} (confirmed)", highlight=False)
+
+
+@app.command("send-back")
+def send_back(
+    ctx: typer.Context,
+    case_id: CaseId,
+    reasons: Annotated[str, typer.Option(help="Why the proposed verdict goes back.")],
+    key: KeyOption = None,
+    purpose: PurposeOption = None,
+) -> None:
+    """Four-eyes review: do not confirm a proposed verdict; the case returns to in_review."""
+    from trustcart.review import ReviewDesk
+
+    with open_workspace(ctx) as ws:
+        desk = ReviewDesk(ws)
+        desk.get(case_id)
+        who = _logged(ws, key, Scope.REVIEW_WRITE, "send-back", purpose, case_id)
+        case = desk.send_back(case_id, reasons, reviewer=f"cli:{who.name}")
+    console.print(f"{case.id} is back {case.status.value}", highlight=False)
+
+
+@app.command()
 def extend(
     ctx: typer.Context,
     case_id: CaseId,

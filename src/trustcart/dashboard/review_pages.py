@@ -89,17 +89,21 @@ def review_case(
 def review_action(
     request: Request,
     case_id: str,
-    action: Literal["assign", "decide", "extend"],
+    action: Literal["assign", "decide", "extend", "confirm", "send_back"],
     p: Annotated[Posted, Depends(posted(Scope.REVIEW_WRITE))],
 ) -> Response:
-    """Take the case, extend its deadline, or uphold/override it with reasons (the shopper
-    is told at once)."""
+    """Take the case, extend its deadline, uphold/override it with reasons (the shopper is
+    told at once), or — with four-eyes review — confirm or send back a colleague's verdict."""
     desk = get_desk(request)
     try:
         if action == "assign":
             desk.assign(case_id, _actor(p.viewer))
         elif action == "extend":
             desk.extend(case_id, p.form.get("reason", ""), reviewer=_actor(p.viewer))
+        elif action == "confirm":
+            desk.confirm(case_id, reviewer=_actor(p.viewer), page_url=page_url(request))
+        elif action == "send_back":
+            desk.send_back(case_id, p.form.get("reasons", ""), reviewer=_actor(p.viewer))
         else:
             verdict = p.form.get("verdict", "")
             changes: dict[str, Any] | None = None

@@ -230,6 +230,7 @@ class ReviewDesk:
         sender: Sender | None = None,
         clock: Callable[[], datetime] = utcnow,
         rules: Rules | None = None,
+        four_eyes: bool | None = None,
     ) -> None:
         self.ws = ws
         self.store: Store = ws.store
@@ -240,6 +241,8 @@ class ReviewDesk:
         self.rules = rules or load_rules()
         self.log = ws.store.log(REVIEW_LOG)
         self._key = ws.settings.pseudonym_key()
+        #: A verdict needs a second reviewer's confirmation (``review_four_eyes``).
+        self.four_eyes = ws.settings.review_four_eyes if four_eyes is None else four_eyes
 
     @property
     def gateway(self) -> Gateway:
@@ -568,7 +571,7 @@ class ReviewDesk:
             raise ValidationError("name the reviewer taking the case")
         with self.store.write() as conn:
             r = self._locked(conn, case_id)
-            if CaseStatus(r.status) in FINAL:
+            if CaseStatus(r.status) in FINAL or r.status == CaseStatus.PROPOSED.value:
                 raise Conflict(f"review case {case_id} is already {r.status}")
             conn.execute(
                 update(_cases)
@@ -597,6 +600,9 @@ class ReviewDesk:
         An override records the corrected outcome (``changes``: output fields, e.g. a price).
         A second decision on the same case is a 409: a resolution is final and logged.
         ``page_url`` (the shopper page's address) puts a fresh link to it in the message.
+        With four-eyes review (``review_four_eyes``) the verdict is recorded as a proposal
+        (status ``proposed``); it becomes final, and the shopper is told, when a second
+        reviewer confirms it (:meth:`confirm`).
         """
         if verdict not in ("uphold", "override"):
             raise ValidationError("verdict must be 'uphold' or 'override'")
@@ -617,15 +623,23 @@ class ReviewDesk:
                 f"{case.reviewer}); a resolution is final",
                 details={"status": case.status.value},
             )
+        if case.status is CaseStatus.PROPOSED:
+            raise Conflict(
+                f"review case {case_id} has a verdict proposed by {case.reviewer} awaiting a "
+                "second reviewer: confirm it or send it back",
+                details={"status": case.status.value, "proposed_by": case.reviewer},
+            )
         original = self.gateway.log.get(case.decision_id)["output"]
         fixed = (
             _check_changes(case.kind, original, changes or {}) if verdict == "override" else None
         )
         status = CaseStatus.OVERRIDDEN if verdict == "override" else CaseStatus.UPHELD
+        if self.four_eyes:
+            status = CaseStatus.PROPOSED
         with self.store.write() as conn:
             r = self._locked(conn, case_id)
-            if CaseStatus(r.status) in FINAL:
-                raise Conflict(f"review case {case_id} was already resolved ({r.status})")
+            if CaseStatus(r.status) in FINAL or r.status == CaseStatus.PROPOSED.value:
+                raise Conflict(f"review case {case_id} was decided meanwhile ({r.status})")
             sealed = self.gateway.keys.seal_for_token(r.subject, {"text": reasons})
             now = self.clock()
             conn.execute(
@@ -637,7 +651,7 @@ class ReviewDesk:
                     reasons=sealed,
                     reviewer=reviewer,
                     assigned_to=r.assigned_to or reviewer,
-                    resolved_at=now,
+                    resolved_at=None if status is CaseStatus.PROPOSED else now,
                     updated_at=now,
                 )
             )
@@ -649,9 +663,90 @@ class ReviewDesk:
                 reasons=sealed,
                 original_output=original,
                 changes=fixed,
+                **({"verdict": verdict} if status is CaseStatus.PROPOSED else {}),
+            )
+        if status is CaseStatus.PROPOSED:
+            return self.get(case_id)
+        self.notify(case_id, page_url=page_url)
+        return self.get(case_id)
+
+    def confirm(self, case_id: str, *, reviewer: str, page_url: str | None = None) -> ReviewCase:
+        """A second reviewer confirms the proposed verdict (four-eyes): it becomes final and
+        the shopper is told. The proposer cannot confirm their own verdict (409)."""
+        reviewer = reviewer.strip()[:200]
+        if not reviewer:
+            raise ValidationError("name the reviewer confirming the verdict")
+        case = self.get(case_id)
+        original = self.gateway.log.get(case.decision_id)["output"]
+        with self.store.write() as conn:
+            r = self._proposal(conn, case_id, reviewer)
+            status = CaseStatus.OVERRIDDEN if r.outcome else CaseStatus.UPHELD
+            now = self.clock()
+            conn.execute(
+                update(_cases)
+                .where(_cases.c.id == case_id)
+                .values(status=status.value, resolved_at=now, updated_at=now)
+            )
+            self._step(
+                conn,
+                case_id,
+                status.value,
+                reviewer=r.reviewer,
+                confirmed_by=reviewer,
+                reasons=r.reasons,
+                original_output=original,
+                changes=orjson.loads(r.outcome) if r.outcome else None,
             )
         self.notify(case_id, page_url=page_url)
         return self.get(case_id)
+
+    def send_back(self, case_id: str, reasons: str, *, reviewer: str) -> ReviewCase:
+        """A second reviewer does not confirm the proposed verdict: the case returns to
+        ``in_review`` (proposal cleared, kept in the log) for a new verdict."""
+        reasons = reasons.strip()
+        if not reasons:
+            raise ValidationError("say why the verdict is sent back")
+        if len(reasons) > MAX_REASONS:
+            raise ValidationError(f"reasons are limited to {MAX_REASONS} characters")
+        reviewer = reviewer.strip()[:200]
+        if not reviewer:
+            raise ValidationError("name the reviewer sending the verdict back")
+        with self.store.write() as conn:
+            r = self._proposal(conn, case_id, reviewer)
+            sealed = self.gateway.keys.seal_for_token(r.subject, {"text": reasons})
+            conn.execute(
+                update(_cases)
+                .where(_cases.c.id == case_id)
+                .values(
+                    status=CaseStatus.IN_REVIEW.value,
+                    outcome=None,
+                    reasons=None,
+                    reviewer=None,
+                    updated_at=self.clock(),
+                )
+            )
+            self._step(
+                conn, case_id, "sent_back", reviewer=reviewer, proposed_by=r.reviewer,
+                reason=sealed,
+            )  # fmt: skip
+        return self.get(case_id)
+
+    def _proposal(self, conn: Connection, case_id: str, reviewer: str) -> Any:
+        """The locked row of a case whose verdict awaits a second reviewer other than its
+        proposer (409 otherwise)."""
+        r = self._locked(conn, case_id)
+        if r.status != CaseStatus.PROPOSED.value:
+            raise Conflict(
+                f"review case {case_id} has no proposed verdict to confirm ({r.status})",
+                details={"status": r.status},
+            )
+        if r.reviewer == reviewer:
+            raise Conflict(
+                f"{reviewer} proposed this verdict: a second reviewer must confirm it "
+                "(four-eyes review)",
+                details={"proposed_by": r.reviewer},
+            )
+        return r
 
     def extend(self, case_id: str, reason: str, *, reviewer: str) -> ReviewCase:
         """Give the review more time where the law allows it, telling the shopper why and
@@ -828,6 +923,19 @@ def verify_review_cases(store: Store) -> CopyCheck:
             expected[cid].update(status=CaseStatus.IN_REVIEW.value, assigned_to=p["reviewer"])
         elif step == "extended":
             expected[cid]["due_on"] = p["due_on"]
+        elif step == CaseStatus.PROPOSED.value:
+            e = expected[cid]
+            e.update(
+                status=step,
+                outcome=p.get("changes"),
+                reasons=p.get("reasons"),
+                reviewer=p["reviewer"],
+            )
+            e["assigned_to"] = e["assigned_to"] or p["reviewer"]
+        elif step == "sent_back":
+            expected[cid].update(
+                status=CaseStatus.IN_REVIEW.value, outcome=None, reasons=None, reviewer=None
+            )
         elif step in (CaseStatus.UPHELD.value, CaseStatus.OVERRIDDEN.value):
             e = expected[cid]
             e.update(

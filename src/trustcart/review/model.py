@@ -19,10 +19,12 @@ MAX_REASONS = 5_000
 
 
 class CaseStatus(StrEnum):
-    """Where a case is. ``upheld`` and ``overridden`` are final."""
+    """Where a case is. ``upheld`` and ``overridden`` are final; ``proposed`` waits for a second
+    reviewer's confirmation (``review_four_eyes``)."""
 
     OPEN = "open"
     IN_REVIEW = "in_review"
+    PROPOSED = "proposed"
     UPHELD = "upheld"
     OVERRIDDEN = "overridden"
 

@@ -129,6 +129,29 @@ def post_decision(
     ).to_dict()
 
 
+class ConfirmationIn(BaseModel):
+    """A second reviewer's answer to a proposed verdict (four-eyes review)."""
+
+    model_config = ConfigDict(extra="forbid")
+    confirm: bool = Field(description="true: the verdict becomes final; false: send it back")
+    reasons: str | None = Field(
+        default=None, min_length=1, max_length=MAX_REASONS, description="Required to send back"
+    )
+
+
+@router.post("/v1/review/cases/{case_id}/confirmation", **requires(Scope.REVIEW_WRITE, _ERRORS))
+def post_confirmation(
+    case_id: CaseIdPath, body: ConfirmationIn, desk: DeskDep, request: Request
+) -> dict[str, Any]:
+    """Four-eyes review (``review_four_eyes``): confirm another reviewer's proposed verdict
+    (final; the person is told) or send it back with reasons (``in_review`` again). 409 when
+    nothing is proposed or when the proposer answers their own proposal."""
+    who = f"api:{request.state.principal.name}"
+    if body.confirm:
+        return desk.confirm(case_id, reviewer=who, page_url=page_url(request)).to_dict()
+    return desk.send_back(case_id, body.reasons or "", reviewer=who).to_dict()
+
+
 @router.post("/v1/review/cases/{case_id}/extend", **requires(Scope.REVIEW_WRITE, _ERRORS))
 def post_extend(
     case_id: CaseIdPath, body: ExtendIn, desk: DeskDep, request: Request
