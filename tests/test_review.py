@@ -474,3 +474,33 @@ def test_four_eyes_is_a_workspace_setting(tmp_path: Path) -> None:
     with Workspace.open(root) as ws:
         assert ws.settings.review_four_eyes is True
         assert ReviewDesk(ws).four_eyes is True
+
+
+def test_cli_four_eyes_confirm_and_send_back(
+    workspace: Workspace, gw: Gateway, consent: ConsentService
+) -> None:
+    from typer.testing import CliRunner
+
+    from trustcart.cli import app as cli
+    from trustcart.governance import Role, create_key
+
+    toml = workspace.root / "trustcart.toml"
+    toml.write_text(
+        toml.read_text().replace("[trustcart]\n", "[trustcart]\nreview_four_eyes = true\n")
+    )
+    ana, bob = (create_key(workspace.store, role=Role.REVIEWER, name=n)[0] for n in ("ana", "bob"))
+    case = ReviewDesk(workspace, gateway=gw).contest(_price(gw, consent, "c-cli4").id)
+    runner = CliRunner()
+    ws = ["--workspace", str(workspace.root)]
+    decide = [*ws, "review", "decide", case.id, "--verdict", "uphold", "--reasons", "In band"]
+    r = runner.invoke(cli, [*decide, "--key", ana])
+    assert r.exit_code == 0 and "proposed" in r.stdout, r.output
+    r = runner.invoke(cli, [*ws, "review", "confirm", case.id, "--key", ana])
+    assert r.exit_code == 2 and "second reviewer" in r.output
+    r = runner.invoke(cli, [*ws, "review", "send-back", case.id, "--reasons", "Why?", "--key", bob])
+    assert r.exit_code == 0 and "in_review" in r.stdout, r.output
+    assert runner.invoke(cli, [*decide, "--key", ana]).exit_code == 0
+    r = runner.invoke(cli, [*ws, "review", "confirm", case.id, "--key", bob])
+    assert r.exit_code == 0 and "upheld (confirmed)" in r.stdout, r.output
+    steps = [s["step"] for s in ReviewDesk(workspace, gateway=gw).steps(case.id)]
+    assert steps == ["contested", "proposed", "sent_back", "proposed", "upheld", "notified"]

@@ -8,6 +8,8 @@ first, like the API.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -27,6 +29,7 @@ from trustcart.governance import Scope
 
 if TYPE_CHECKING:
     from trustcart.governance import Principal
+    from trustcart.review import ReviewDesk
     from trustcart.workspace import Workspace
 
 app = typer.Typer(
@@ -175,6 +178,21 @@ def show(
         )
 
 
+@contextmanager
+def _acting(
+    ctx: typer.Context, key: str | None, purpose: str | None, action: str, case_id: str
+) -> Iterator[tuple[ReviewDesk, str]]:
+    """The desk and the acting key's name as logged (``cli:NAME``), once the key is checked for
+    ``review:write`` and the access-log entry is written (404 first for an unknown case)."""
+    from trustcart.review import ReviewDesk
+
+    with open_workspace(ctx) as ws:
+        desk = ReviewDesk(ws)
+        desk.get(case_id)
+        who = _logged(ws, key, Scope.REVIEW_WRITE, action, purpose, case_id)
+        yield desk, f"cli:{who.name}"
+
+
 @app.command()
 def assign(
     ctx: typer.Context,
@@ -183,13 +201,8 @@ def assign(
     purpose: PurposeOption = None,
 ) -> None:
     """Take a case (status in_review)."""
-    from trustcart.review import ReviewDesk
-
-    with open_workspace(ctx) as ws:
-        desk = ReviewDesk(ws)
-        desk.get(case_id)
-        who = _logged(ws, key, Scope.REVIEW_WRITE, "assign", purpose, case_id)
-        case = desk.assign(case_id, f"cli:{who.name}")
+    with _acting(ctx, key, purpose, "assign", case_id) as (desk, who):
+        case = desk.assign(case_id, who)
     console.print(f"{case.id} is in review by {case.assigned_to}", highlight=False)
 
 
@@ -208,21 +221,14 @@ def decide(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Uphold or override a contested decision; the shopper is told through the outbox."""
-    from trustcart.review import ReviewDesk
-
     changes: dict[str, Any] = {}
     for item in change or []:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise ValidationError(f"--change {item!r}: write FIELD=VALUE, e.g. price=44.90")
         changes[name.strip()] = value.strip() or None
-    with open_workspace(ctx) as ws:
-        desk = ReviewDesk(ws)
-        desk.get(case_id)
-        who = _logged(ws, key, Scope.REVIEW_WRITE, "decide", purpose, case_id)
-        case = desk.decide(
-            case_id, verdict, reasons, reviewer=f"cli:{who.name}", changes=changes or None
-        )
+    with _acting(ctx, key, purpose, "decide", case_id) as (desk, who):
+        case = desk.decide(case_id, verdict, reasons, reviewer=who, changes=changes or None)
     if fmt is OutputFormat.json:
         print_json(case.to_dict())
     else:
@@ -240,13 +246,8 @@ def confirm(
 ) -> None:
     """Four-eyes review: confirm a verdict another reviewer proposed; it becomes final and the
     shopper is told."""
-    from trustcart.review import ReviewDesk
-
-    with open_workspace(ctx) as ws:
-        desk = ReviewDesk(ws)
-        desk.get(case_id)
-        who = _logged(ws, key, Scope.REVIEW_WRITE, "confirm", purpose, case_id)
-        case = desk.confirm(case_id, reviewer=f"cli:{who.name}")
+    with _acting(ctx, key, purpose, "confirm", case_id) as (desk, who):
+        case = desk.confirm(case_id, reviewer=who)
     if fmt is OutputFormat.json:
         print_json(case.to_dict())
     else:
@@ -262,13 +263,8 @@ def send_back(
     purpose: PurposeOption = None,
 ) -> None:
     """Four-eyes review: do not confirm a proposed verdict; the case returns to in_review."""
-    from trustcart.review import ReviewDesk
-
-    with open_workspace(ctx) as ws:
-        desk = ReviewDesk(ws)
-        desk.get(case_id)
-        who = _logged(ws, key, Scope.REVIEW_WRITE, "send-back", purpose, case_id)
-        case = desk.send_back(case_id, reasons, reviewer=f"cli:{who.name}")
+    with _acting(ctx, key, purpose, "send-back", case_id) as (desk, who):
+        case = desk.send_back(case_id, reasons, reviewer=who)
     console.print(f"{case.id} is back {case.status.value}", highlight=False)
 
 
@@ -283,13 +279,8 @@ def extend(
 ) -> None:
     """Extend a case's deadline once, where the law allows (e.g. GDPR Art. 12(3): two more
     months, decided within the first); the shopper is told why and until when."""
-    from trustcart.review import ReviewDesk
-
-    with open_workspace(ctx) as ws:
-        desk = ReviewDesk(ws)
-        desk.get(case_id)
-        who = _logged(ws, key, Scope.REVIEW_WRITE, "extend", purpose, case_id)
-        case = desk.extend(case_id, reason, reviewer=f"cli:{who.name}")
+    with _acting(ctx, key, purpose, "extend", case_id) as (desk, who):
+        case = desk.extend(case_id, reason, reviewer=who)
     if fmt is OutputFormat.json:
         print_json(case.to_dict())
     else:

@@ -71,6 +71,25 @@ _PROJECTED = (
 )
 
 
+def _text(text: str, missing: str) -> str:
+    """Words someone will read (the shopper, a colleague): stripped, 422 when empty or longer
+    than :data:`MAX_REASONS`."""
+    text = text.strip()
+    if not text:
+        raise ValidationError(missing)
+    if len(text) > MAX_REASONS:
+        raise ValidationError(f"reasons are limited to {MAX_REASONS} characters")
+    return text
+
+
+def _reviewer(name: str, doing: str) -> str:
+    """The acting reviewer's name as logged (at most 200 characters); 422 when empty."""
+    name = name.strip()[:200]
+    if not name:
+        raise ValidationError(f"name the reviewer {doing}")
+    return name
+
+
 def _json(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
@@ -566,9 +585,7 @@ class ReviewDesk:
 
     def assign(self, case_id: str, reviewer: str) -> ReviewCase:
         """A reviewer takes the case (status ``in_review``); 409 once it is decided."""
-        reviewer = reviewer.strip()[:200]
-        if not reviewer:
-            raise ValidationError("name the reviewer taking the case")
+        reviewer = _reviewer(reviewer, "taking the case")
         with self.store.write() as conn:
             r = self._locked(conn, case_id)
             if CaseStatus(r.status) in FINAL or r.status == CaseStatus.PROPOSED.value:
@@ -606,14 +623,8 @@ class ReviewDesk:
         """
         if verdict not in ("uphold", "override"):
             raise ValidationError("verdict must be 'uphold' or 'override'")
-        reasons = reasons.strip()
-        if not reasons:
-            raise ValidationError("give the reasons for the decision: the shopper reads them")
-        if len(reasons) > MAX_REASONS:
-            raise ValidationError(f"reasons are limited to {MAX_REASONS} characters")
-        reviewer = reviewer.strip()[:200]
-        if not reviewer:
-            raise ValidationError("name the reviewer deciding the case")
+        reasons = _text(reasons, "give the reasons for the decision: the shopper reads them")
+        reviewer = _reviewer(reviewer, "deciding the case")
         if verdict == "uphold" and changes:
             raise ValidationError("an upheld decision keeps its outcome: send no changes")
         case = self.get(case_id)
@@ -673,9 +684,7 @@ class ReviewDesk:
     def confirm(self, case_id: str, *, reviewer: str, page_url: str | None = None) -> ReviewCase:
         """A second reviewer confirms the proposed verdict (four-eyes): it becomes final and
         the shopper is told. The proposer cannot confirm their own verdict (409)."""
-        reviewer = reviewer.strip()[:200]
-        if not reviewer:
-            raise ValidationError("name the reviewer confirming the verdict")
+        reviewer = _reviewer(reviewer, "confirming the verdict")
         case = self.get(case_id)
         original = self.gateway.log.get(case.decision_id)["output"]
         with self.store.write() as conn:
@@ -703,14 +712,8 @@ class ReviewDesk:
     def send_back(self, case_id: str, reasons: str, *, reviewer: str) -> ReviewCase:
         """A second reviewer does not confirm the proposed verdict: the case returns to
         ``in_review`` (proposal cleared, kept in the log) for a new verdict."""
-        reasons = reasons.strip()
-        if not reasons:
-            raise ValidationError("say why the verdict is sent back")
-        if len(reasons) > MAX_REASONS:
-            raise ValidationError(f"reasons are limited to {MAX_REASONS} characters")
-        reviewer = reviewer.strip()[:200]
-        if not reviewer:
-            raise ValidationError("name the reviewer sending the verdict back")
+        reasons = _text(reasons, "say why the verdict is sent back")
+        reviewer = _reviewer(reviewer, "sending the verdict back")
         with self.store.write() as conn:
             r = self._proposal(conn, case_id, reviewer)
             sealed = self.gateway.keys.seal_for_token(r.subject, {"text": reasons})
@@ -758,14 +761,8 @@ class ReviewDesk:
         date already past) is a 409 saying so. The reason is sealed with the person's key, like
         a verdict's reasons, and the step is appended to the case's hash-chained log.
         """
-        reason = reason.strip()
-        if not reason:
-            raise ValidationError("an extension needs a reason: the shopper reads it")
-        if len(reason) > MAX_REASONS:
-            raise ValidationError(f"the reason is limited to {MAX_REASONS} characters")
-        reviewer = reviewer.strip()[:200]
-        if not reviewer:
-            raise ValidationError("name the reviewer extending the case")
+        reason = _text(reason, "an extension needs a reason: the shopper reads it")
+        reviewer = _reviewer(reviewer, "extending the case")
         case = self.get(case_id)
         if not case.open:
             raise Conflict(
