@@ -113,10 +113,12 @@ class OfferGuardrail:
     group_key: str | None = None
     min_rate_ratio: float = 0.8
     min_decisions: int = 20
-    _made: dict[str, int] = field(default_factory=dict)
+    #: group -> offers judged / offers made: the log's counts plus this process's since the
+    #: last :meth:`absorb` (kept apart in ``_local_*`` so the log's copy can replace them).
     _seen: dict[str, int] = field(default_factory=dict)
-    _base_made: dict[str, int] = field(default_factory=dict)
-    _base_seen: dict[str, int] = field(default_factory=dict)
+    _made: dict[str, int] = field(default_factory=dict)
+    _local_seen: dict[str, int] = field(default_factory=dict)
+    _local_made: dict[str, int] = field(default_factory=dict)
     synced_seq: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -124,24 +126,19 @@ class OfferGuardrail:
         """Add logged offer decisions (``group -> (seen, made)``, log positions up to
         ``upto_seq``) and drop the local counts they now include."""
         with self._lock:
+            for total, local in ((self._seen, self._local_seen), (self._made, self._local_made)):
+                for group, n in local.items():
+                    total[group] -= n  # the log's copy of them arrives now or at the next poll
+                local.clear()
             for group, (seen, made) in counts.items():
-                self._base_seen[group] = self._base_seen.get(group, 0) + seen
-                self._base_made[group] = self._base_made.get(group, 0) + made
-            self._seen.clear()
-            self._made.clear()
+                self._seen[group] = self._seen.get(group, 0) + seen
+                self._made[group] = self._made.get(group, 0) + made
             self.synced_seq = max(self.synced_seq, upto_seq)
 
     def counts(self) -> dict[str, tuple[int, int]]:
         """``group -> (seen, made)`` as the guardrail judges them now."""
         with self._lock:
-            groups = set(self._base_seen) | set(self._seen)
-            return {
-                g: (
-                    self._base_seen.get(g, 0) + self._seen.get(g, 0),
-                    self._base_made.get(g, 0) + self._made.get(g, 0),
-                )
-                for g in groups
-            }
+            return {g: (n, self._made.get(g, 0)) for g, n in self._seen.items() if n}
 
     def apply(self, group: str | None, offered: bool) -> tuple[bool, GuardrailAction | None]:
         """Possibly turn "no offer" into "offer"; update the running counts."""
@@ -149,14 +146,10 @@ class OfferGuardrail:
             return offered, None
         action = None
         with self._lock:
-            seen = {
-                g: self._base_seen.get(g, 0) + self._seen.get(g, 0)
-                for g in set(self._base_seen) | set(self._seen)
-            }
-            if not offered and seen.get(group, 0) >= self.min_decisions:
+            if not offered and self._seen.get(group, 0) >= self.min_decisions:
                 rates = {
-                    g: (self._base_made.get(g, 0) + self._made.get(g, 0)) / n
-                    for g, n in seen.items()
+                    g: self._made.get(g, 0) / n
+                    for g, n in self._seen.items()
                     if n >= self.min_decisions
                 }
                 best = max(rates.values(), default=0.0)
@@ -170,9 +163,10 @@ class OfferGuardrail:
                         f"group {group} offer rate {mine:.2f} is below {self.min_rate_ratio} × "
                         f"the best group's {best:.2f} (29 CFR 1607.4(D))",
                     )
-            self._seen[group] = self._seen.get(group, 0) + 1
-            if offered:
-                self._made[group] = self._made.get(group, 0) + 1
+            for counter in (self._seen, self._local_seen) + (
+                (self._made, self._local_made) if offered else ()
+            ):
+                counter[group] = counter.get(group, 0) + 1
         return offered, action
 
 
