@@ -122,6 +122,26 @@ def list_(
     )
 
 
+@contextmanager
+def _acting(
+    ctx: typer.Context,
+    key: str | None,
+    purpose: str | None,
+    action: str,
+    case_id: str,
+    scope: Scope = Scope.REVIEW_WRITE,
+) -> Iterator[tuple[ReviewDesk, str]]:
+    """The desk and the acting key's name as logged (``cli:NAME``), once the key is checked for
+    ``scope`` and the access-log entry is written (404 first for an unknown case)."""
+    from trustcart.review import ReviewDesk
+
+    with open_workspace(ctx) as ws:
+        desk = ReviewDesk(ws)
+        desk.get(case_id)
+        who = _logged(ws, key, scope, action, purpose, case_id)
+        yield desk, f"cli:{who.name}"
+
+
 @app.command()
 def show(
     ctx: typer.Context,
@@ -131,12 +151,7 @@ def show(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """One case opened: decision, inputs, explanation, policy, the shopper's statement."""
-    from trustcart.review import ReviewDesk
-
-    with open_workspace(ctx) as ws:
-        desk = ReviewDesk(ws)
-        desk.get(case_id)
-        _logged(ws, key, Scope.REVIEW_READ, "show", purpose, case_id)
+    with _acting(ctx, key, purpose, "show", case_id, Scope.REVIEW_READ) as (desk, _):
         d = desk.detail(case_id)
     if fmt is OutputFormat.json:
         print_json(d.to_dict())
@@ -176,21 +191,6 @@ def show(
             highlight=False,
             markup=False,
         )
-
-
-@contextmanager
-def _acting(
-    ctx: typer.Context, key: str | None, purpose: str | None, action: str, case_id: str
-) -> Iterator[tuple[ReviewDesk, str]]:
-    """The desk and the acting key's name as logged (``cli:NAME``), once the key is checked for
-    ``review:write`` and the access-log entry is written (404 first for an unknown case)."""
-    from trustcart.review import ReviewDesk
-
-    with open_workspace(ctx) as ws:
-        desk = ReviewDesk(ws)
-        desk.get(case_id)
-        who = _logged(ws, key, Scope.REVIEW_WRITE, action, purpose, case_id)
-        yield desk, f"cli:{who.name}"
 
 
 @app.command()

@@ -583,6 +583,12 @@ class ReviewDesk:
             raise NotFound(f"no review case {case_id!r}; `trustcart review list` shows them")
         return r
 
+    def _set(self, conn: Connection, case_id: str, **values: Any) -> None:
+        """Change a case's row (its ``updated_at`` too), in the caller's transaction."""
+        conn.execute(
+            update(_cases).where(_cases.c.id == case_id).values(**values, updated_at=self.clock())
+        )
+
     def assign(self, case_id: str, reviewer: str) -> ReviewCase:
         """A reviewer takes the case (status ``in_review``); 409 once it is decided."""
         reviewer = _reviewer(reviewer, "taking the case")
@@ -590,15 +596,7 @@ class ReviewDesk:
             r = self._locked(conn, case_id)
             if CaseStatus(r.status) in FINAL or r.status == CaseStatus.PROPOSED.value:
                 raise Conflict(f"review case {case_id} is already {r.status}")
-            conn.execute(
-                update(_cases)
-                .where(_cases.c.id == case_id)
-                .values(
-                    status=CaseStatus.IN_REVIEW.value,
-                    assigned_to=reviewer,
-                    updated_at=self.clock(),
-                )
-            )
+            self._set(conn, case_id, status=CaseStatus.IN_REVIEW.value, assigned_to=reviewer)
             self._step(conn, case_id, "assigned", reviewer=reviewer)
         return self.get(case_id)
 
@@ -653,18 +651,15 @@ class ReviewDesk:
                 raise Conflict(f"review case {case_id} was decided meanwhile ({r.status})")
             sealed = self.gateway.keys.seal_for_token(r.subject, {"text": reasons})
             now = self.clock()
-            conn.execute(
-                update(_cases)
-                .where(_cases.c.id == case_id)
-                .values(
-                    status=status.value,
-                    outcome=_json(fixed) if fixed is not None else None,
-                    reasons=sealed,
-                    reviewer=reviewer,
-                    assigned_to=r.assigned_to or reviewer,
-                    resolved_at=None if status is CaseStatus.PROPOSED else now,
-                    updated_at=now,
-                )
+            self._set(
+                conn,
+                case_id,
+                status=status.value,
+                outcome=_json(fixed) if fixed is not None else None,
+                reasons=sealed,
+                reviewer=reviewer,
+                assigned_to=r.assigned_to or reviewer,
+                resolved_at=None if status is CaseStatus.PROPOSED else now,
             )
             self._step(
                 conn,
@@ -691,11 +686,7 @@ class ReviewDesk:
             r = self._proposal(conn, case_id, reviewer)
             status = CaseStatus.OVERRIDDEN if r.outcome else CaseStatus.UPHELD
             now = self.clock()
-            conn.execute(
-                update(_cases)
-                .where(_cases.c.id == case_id)
-                .values(status=status.value, resolved_at=now, updated_at=now)
-            )
+            self._set(conn, case_id, status=status.value, resolved_at=now)
             self._step(
                 conn,
                 case_id,
@@ -717,16 +708,13 @@ class ReviewDesk:
         with self.store.write() as conn:
             r = self._proposal(conn, case_id, reviewer)
             sealed = self.gateway.keys.seal_for_token(r.subject, {"text": reasons})
-            conn.execute(
-                update(_cases)
-                .where(_cases.c.id == case_id)
-                .values(
-                    status=CaseStatus.IN_REVIEW.value,
-                    outcome=None,
-                    reasons=None,
-                    reviewer=None,
-                    updated_at=self.clock(),
-                )
+            self._set(
+                conn,
+                case_id,
+                status=CaseStatus.IN_REVIEW.value,
+                outcome=None,
+                reasons=None,
+                reviewer=None,
             )
             self._step(
                 conn, case_id, "sent_back", reviewer=reviewer, proposed_by=r.reviewer,
@@ -792,11 +780,7 @@ class ReviewDesk:
             if r.due_on != case.due_on:
                 raise Conflict(f"review case {case_id} was extended meanwhile (to {r.due_on})")
             sealed = self.gateway.keys.seal_for_token(r.subject, {"text": reason})
-            conn.execute(
-                update(_cases)
-                .where(_cases.c.id == case_id)
-                .values(due_on=new_due, updated_at=self.clock())
-            )
+            self._set(conn, case_id, due_on=new_due)
             self._step(
                 conn,
                 case_id,
@@ -835,11 +819,7 @@ class ReviewDesk:
         self.sender.send(case_id, recipient, subject, body)
         with self.store.write() as conn:
             self._locked(conn, case_id)
-            conn.execute(
-                update(_cases)
-                .where(_cases.c.id == case_id)
-                .values(notified_at=self.clock(), updated_at=self.clock())
-            )
+            self._set(conn, case_id, notified_at=self.clock())
             self._step(
                 conn,
                 case_id,
