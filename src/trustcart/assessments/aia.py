@@ -206,3 +206,16 @@ def audit_summary(audit: dict[str, Any]) -> dict[str, Any]:
         "source": audit["source"],
         "findings": counts,
     }
+
+
+def aia_document(
+    record: AiaRecord, screening: AiActScreening, audit: dict[str, Any] | None
+) -> dict[str, Any]:
+    """An AIA with its AI Act screening and the fairness audit attached, as
+    ``trustcart aia show --format json`` and ``GET /v1/aia/{key}`` answer it."""
+    return {
+        "aia": record.model_dump(mode="json"),
+        "approved": record.approved,
+        "ai_act": screening.to_dict(),
+        "fairness_audit": audit_summary(audit) if audit else None,
+    }

@@ -162,6 +162,18 @@ class RecordVersion:
     actor: str
     created_at: datetime
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON view (``trustcart records history --format json``, ``/v1/records``)."""
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "version": self.version,
+            "body": self.body,
+            "body_hash": self.body_hash,
+            "actor": self.actor,
+            "created_at": self.created_at.isoformat(),
+        }
+
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()

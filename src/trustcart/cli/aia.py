@@ -73,7 +73,13 @@ def show(
     dates: DateOverrides = None,
 ) -> None:
     """An AIA with its AI Act screening on the day and the fairness audit attached."""
-    from trustcart.assessments import audit_summary, latest_audit_for, load_records, screen_ai_act
+    from trustcart.assessments import (
+        aia_document,
+        audit_summary,
+        latest_audit_for,
+        load_records,
+        screen_ai_act,
+    )
     from trustcart.clock import utcnow
     from trustcart.rules import load_rules
 
@@ -88,14 +94,7 @@ def show(
     )
     attached = audit_summary(audit) if audit else None
     if fmt is OutputFormat.json:
-        print_json(
-            {
-                "aia": record.model_dump(mode="json"),
-                "approved": record.approved,
-                "ai_act": screening.to_dict(),
-                "fairness_audit": attached,
-            }
-        )
+        print_json(aia_document(record, screening, audit))
         return
     console.print(f"[bold]{record.key}[/] — model {record.model}: AI Act tier {screening.tier}")
     for n in screening.notes:

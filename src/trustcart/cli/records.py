@@ -57,7 +57,7 @@ def history(
     with open_workspace(ctx) as ws:
         versions = record_history(ws.store, kind, key)
     if fmt is OutputFormat.json:
-        print_json([v.__dict__ for v in versions])
+        print_json([v.to_dict() for v in versions])
         return
     print_table(
         f"{kind} {key}",

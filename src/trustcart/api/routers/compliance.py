@@ -178,18 +178,6 @@ def get_transfers(ws: WorkspaceDep, on: OnQuery = None) -> dict[str, Any]:
     }
 
 
-def _version(v: Any) -> dict[str, Any]:
-    return {
-        "kind": v.kind,
-        "key": v.key,
-        "version": v.version,
-        "body": v.body,
-        "body_hash": v.body_hash,
-        "actor": v.actor,
-        "created_at": v.created_at.isoformat(),
-    }
-
-
 @router.get("/records/{kind}", **requires(Scope.COMPLIANCE_READ))
 def get_records(ws: WorkspaceDep, kind: KindArg) -> list[dict[str, Any]]:
     """The newest version of every stored record of ``kind``, by key: ``kind``, ``key``,
@@ -197,7 +185,7 @@ def get_records(ws: WorkspaceDep, kind: KindArg) -> list[dict[str, Any]]:
     sign-off binds), ``actor`` and ``created_at``. Empty when none was loaded."""
     from trustcart.assessments import latest_records
 
-    return [_version(v) for v in latest_records(ws.store, kind)]
+    return [v.to_dict() for v in latest_records(ws.store, kind)]
 
 
 @router.get("/records/{kind}/{key}", **requires(Scope.COMPLIANCE_READ))
@@ -206,7 +194,7 @@ def get_record(ws: WorkspaceDep, kind: KindArg, key: KeyArg) -> dict[str, Any]:
     each as ``trustcart records history KIND KEY --format json`` prints it; 404 when unknown."""
     from trustcart.assessments import record_history
 
-    versions = [_version(v) for v in record_history(ws.store, kind, key)]
+    versions = [v.to_dict() for v in record_history(ws.store, kind, key)]
     return {"kind": kind, "key": key, "current": versions[-1]["body"], "versions": versions}
 
 
@@ -264,7 +252,7 @@ def get_aia(
     """An AIA with its EU AI Act screening on the day (tier, use cases, whether in force), its
     approval state and the fairness audit attached, as ``trustcart aia show --format json``;
     404 for an unknown AIA, 422 for an unknown milestone."""
-    from trustcart.assessments import audit_summary, latest_audit_for, load_records, screen_ai_act
+    from trustcart.assessments import aia_document, latest_audit_for, load_records, screen_ai_act
     from trustcart.rules import load_rules
 
     record = load_records(ws.store).aia(key)
@@ -275,12 +263,7 @@ def get_aia(
     screening = screen_ai_act(
         load_rules(), record.use_cases, profiling=record.profiling, on=_day(on), dates=overrides
     )
-    return {
-        "aia": record.model_dump(mode="json"),
-        "approved": record.approved,
-        "ai_act": screening.to_dict(),
-        "fairness_audit": audit_summary(audit) if audit else None,
-    }
+    return aia_document(record, screening, audit)
 
 
 class SignOffIn(BaseModel):
@@ -310,4 +293,4 @@ def post_dpia_sign_off(
         dpo_opinion=body.opinion if body else None,
         actor=f"api:{principal.key_id}",
     )
-    return _version(record_history(ws.store, "dpia", key)[-1])
+    return record_history(ws.store, "dpia", key)[-1].to_dict()
