@@ -176,7 +176,8 @@ class SqlConnector(Connector):
                 parsed = parsed.set(database=str(root / path))
         if _is_mysql(parsed) and "charset" not in parsed.query:
             parsed = parsed.update_query_dict({"charset": "utf8mb4"})
-        self.exact_text = _is_mysql(parsed)
+        #: MariaDB/MySQL: exact identifier comparison and a UTC session (module docstring)
+        self.mysql = _is_mysql(parsed)
         self.url = parsed.render_as_string(hide_password=False)
         self.table_name = (spec.table if spec and spec.table else None) or dataset.key
         self._table: Table | None = None
@@ -224,7 +225,7 @@ class SqlConnector(Connector):
             typed = _coerce(col, values)
             if not typed:
                 continue
-            if self.exact_text and _python_type(col) is str:
+            if self.mysql and _python_type(col) is str:
                 # the collation's IN uses the index; the byte comparison makes it exact
                 exact = _exact(col).in_([_exact(literal(v)) for v in typed])
                 parts.append(and_(col.in_(typed), exact))
@@ -350,7 +351,7 @@ class SqlConnector(Connector):
             change.note = "the connector declares no timestamp column"
             return change
         ts = self._col(self.timestamp)
-        if self.exact_text and cutoff.tzinfo is not None:
+        if self.mysql and cutoff.tzinfo is not None:
             # the session is UTC (see the module docstring); PyMySQL would drop the offset
             cutoff = cutoff.astimezone(UTC).replace(tzinfo=None)
         old = and_(ts.is_not(None), ts < cutoff)
